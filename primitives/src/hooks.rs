@@ -1,0 +1,99 @@
+//! The hidden seam between these primitives and a runtime.
+//!
+//! The primitives know nothing of any executor, yet on the `runtime` executor they must
+//! (1) spend the cooperative budget, so an always-ready channel polled in a loop still
+//! yields, and (2) refuse `*_blocking` calls on a worker thread, which would stall every
+//! task on it. Both are thread-local slots that the runtime fills when a worker thread starts
+//! and around each task poll; on any other executor they stay empty and every check is a no-op.
+//!
+//! The budget is a plain counter: `None` means unconstrained (not inside a budgeted poll).
+
+use core::cell::Cell;
+use core::task::{Context, Poll};
+
+thread_local! {
+    static BUDGET: Cell<Option<u8>> = const { Cell::new(None) };
+    static WORKER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Replaces the current task's budget, returning the previous one.
+pub fn set_budget(budget: Option<u8>) -> Option<u8> {
+    BUDGET.with(|b| b.replace(budget))
+}
+
+/// The budget left in the current poll (`None`: unconstrained).
+pub fn budget() -> Option<u8> {
+    BUDGET.with(Cell::get)
+}
+
+/// Whether the current poll has any budget left.
+pub fn has_budget_remaining() -> bool {
+    budget() != Some(0)
+}
+
+/// Spends one unit of budget for an operation that is about to make progress.
+///
+/// When the budget is spent, wakes the task and returns `Pending`, so the caller returns
+/// `Pending` too and the task goes to the back of its run queue. The returned guard gives the
+/// unit back if the operation ends up not making progress (dropped without
+/// [`RestoreOnPending::made_progress`]).
+#[inline]
+pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
+    BUDGET.with(|cell| match cell.get() {
+        None => Poll::Ready(RestoreOnPending(None)),
+        Some(0) => {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+        Some(n) => {
+            cell.set(Some(n - 1));
+            Poll::Ready(RestoreOnPending(Some(n)))
+        }
+    })
+}
+
+/// Gives a unit of budget back on drop unless the operation made progress.
+#[derive(Debug)]
+#[must_use = "dropping the guard right away gives the budget unit back"]
+pub struct RestoreOnPending(Option<u8>);
+
+impl RestoreOnPending {
+    /// Keeps the unit spent: the operation made progress.
+    #[inline]
+    pub fn made_progress(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for RestoreOnPending {
+    fn drop(&mut self) {
+        if let Some(previous) = self.0 {
+            BUDGET.with(|cell| cell.set(Some(previous)));
+        }
+    }
+}
+
+/// Marks (or unmarks) the current thread as a runtime worker; returns the previous mark.
+pub fn set_worker_thread(is_worker: bool) -> bool {
+    WORKER.with(|w| w.replace(is_worker))
+}
+
+/// Whether the current thread is a runtime worker (blocking on it would stall tasks).
+pub fn is_worker_thread() -> bool {
+    WORKER.with(Cell::get)
+}
+
+/// Panics when a `*_blocking` operation is called on a runtime worker thread.
+///
+/// # Panics
+///
+/// On a worker thread, with a message naming `op` and the async form to use instead.
+#[track_caller]
+pub fn assert_can_block(op: &str, async_form: &str) {
+    if is_worker_thread() {
+        panic!(
+            "`{op}` would block a runtime worker thread and stall every task on it; \
+             use `{async_form}` inside async code, or call it from `spawn_blocking`"
+        );
+    }
+}

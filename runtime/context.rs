@@ -1,0 +1,162 @@
+//! The thread-local runtime context: which runtime this thread belongs to (for
+//! `runtime::spawn` and `Handle::current`), which scheduler runs here (so a wake on a
+//! worker goes to its local queue), the running task's id, and whether the thread is
+//! already driving a runtime (so a nested `block_on` panics instead of deadlocking).
+
+use crate::scheduler;
+use crate::task::Id;
+use crate::Handle;
+use std::cell::{Cell, RefCell};
+use std::task::Waker;
+
+struct Context {
+    handle: RefCell<Option<Handle>>,
+    scheduler: Cell<*const scheduler::Context>,
+    task_id: Cell<Option<Id>>,
+    runtime_entered: Cell<bool>,
+}
+
+thread_local! {
+    static CONTEXT: Context = const {
+        Context {
+            handle: RefCell::new(None),
+            scheduler: Cell::new(std::ptr::null()),
+            task_id: Cell::new(None),
+            runtime_entered: Cell::new(false),
+        }
+    };
+}
+
+pub(crate) const NO_RUNTIME: &str = "there is no runtime here: this must be called from the \
+context of a runtime. Call it inside `Runtime::block_on` or `#[runtime::main]`, inside a task, \
+or pass a `runtime::Handle` and use `Handle::spawn` (or `Handle::enter`)";
+
+/// Runs `f` with the current runtime's handle.
+///
+/// # Panics
+///
+/// Outside a runtime, with [`NO_RUNTIME`].
+#[track_caller]
+pub(crate) fn with_current_handle<R>(f: impl FnOnce(&Handle) -> R) -> R {
+    match try_with_current_handle(f) {
+        Some(r) => r,
+        None => panic!("{NO_RUNTIME}"),
+    }
+}
+
+pub(crate) fn try_with_current_handle<R>(f: impl FnOnce(&Handle) -> R) -> Option<R> {
+    CONTEXT
+        .try_with(|cx| cx.handle.borrow().as_ref().map(f))
+        .ok()
+        .flatten()
+}
+
+/// Makes `handle` current until the guard drops (nesting restores the previous one).
+pub(crate) fn set_current(handle: &Handle) -> SetCurrentGuard {
+    let prev = CONTEXT.with(|cx| cx.handle.replace(Some(handle.clone())));
+    SetCurrentGuard { prev: Some(prev) }
+}
+
+/// Restores the previously current runtime on drop.
+pub(crate) struct SetCurrentGuard {
+    prev: Option<Option<Handle>>,
+}
+
+impl Drop for SetCurrentGuard {
+    fn drop(&mut self) {
+        if let Some(prev) = self.prev.take() {
+            let _ = CONTEXT.try_with(|cx| *cx.handle.borrow_mut() = prev);
+        }
+    }
+}
+
+/// Marks this thread as driving a runtime: current handle set, nested `block_on` refused,
+/// `*_blocking` primitives refused.
+///
+/// # Panics
+///
+/// If the thread already drives a runtime.
+#[track_caller]
+pub(crate) fn enter_runtime(handle: &Handle, is_worker: bool) -> EnterRuntimeGuard {
+    let entered = CONTEXT.with(|cx| cx.runtime_entered.replace(true));
+    if entered {
+        panic!(
+            "Cannot start a runtime from within a runtime. This happens because a function \
+             (like `block_on`) attempted to block the current thread while the thread is \
+             being used to drive asynchronous tasks. Await the future instead, or move the \
+             blocking call into `runtime::spawn_blocking`."
+        );
+    }
+    let was_worker = runtime_primitives::hooks::set_worker_thread(is_worker);
+    EnterRuntimeGuard {
+        _current: set_current(handle),
+        was_worker,
+    }
+}
+
+pub(crate) struct EnterRuntimeGuard {
+    _current: SetCurrentGuard,
+    was_worker: bool,
+}
+
+impl Drop for EnterRuntimeGuard {
+    fn drop(&mut self) {
+        runtime_primitives::hooks::set_worker_thread(self.was_worker);
+        let _ = CONTEXT.try_with(|cx| cx.runtime_entered.set(false));
+    }
+}
+
+/// Runs `f` with `cx` as this thread's scheduler context.
+pub(crate) fn set_scheduler<R>(cx: &scheduler::Context, f: impl FnOnce() -> R) -> R {
+    struct Reset(*const scheduler::Context);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let _ = CONTEXT.try_with(|c| c.scheduler.set(self.0));
+        }
+    }
+    let prev = CONTEXT.with(|c| c.scheduler.replace(cx));
+    let _reset = Reset(prev);
+    f()
+}
+
+/// Runs `f` with this thread's scheduler context, if any.
+pub(crate) fn with_scheduler<R>(f: impl FnOnce(Option<&scheduler::Context>) -> R) -> R {
+    let ptr = CONTEXT
+        .try_with(|c| c.scheduler.get())
+        .unwrap_or(std::ptr::null());
+    // SAFETY: the pointer is set by `set_scheduler` for the duration of a call that
+    // borrows the context, and reset before that borrow ends; it is only read on this
+    // thread.
+    f(unsafe { ptr.as_ref() })
+}
+
+/// Defers `waker` until after the next driver turn of this thread's scheduler; wakes it
+/// at once on a thread without one.
+pub(crate) fn defer(waker: &Waker) {
+    with_scheduler(|cx| match cx {
+        Some(cx) => cx.defer(waker),
+        None => waker.wake_by_ref(),
+    });
+}
+
+/// Sets the running task's id until the guard drops.
+pub(crate) fn set_current_task_id(id: Option<Id>) -> TaskIdGuard {
+    let prev = CONTEXT
+        .try_with(|cx| cx.task_id.replace(id))
+        .unwrap_or(None);
+    TaskIdGuard { prev }
+}
+
+pub(crate) struct TaskIdGuard {
+    prev: Option<Id>,
+}
+
+impl Drop for TaskIdGuard {
+    fn drop(&mut self) {
+        let _ = CONTEXT.try_with(|cx| cx.task_id.set(self.prev));
+    }
+}
+
+pub(crate) fn current_task_id() -> Option<Id> {
+    CONTEXT.try_with(|cx| cx.task_id.get()).unwrap_or(None)
+}

@@ -1,0 +1,159 @@
+//! `Handle`: a cloneable reference to a runtime, usable from any thread.
+
+use crate::scheduler;
+use crate::task::{self, JoinHandle, TaskMeta};
+use crate::RuntimeMetrics;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::panic::Location;
+
+/// A cloneable, `Send + Sync` reference to a runtime: spawn onto it from any thread.
+///
+/// ```
+/// let rt = runtime::Runtime::new().unwrap();
+/// let handle = rt.handle().clone();
+/// let from_thread = std::thread::spawn(move || handle.block_on(handle.spawn(async { 7 })))
+///     .join()
+///     .unwrap();
+/// assert_eq!(from_thread.unwrap(), 7);
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) inner: scheduler::Handle,
+}
+
+/// The runtime is no longer current when this guard drops. See [`Handle::enter`].
+#[must_use = "the runtime is current only while the guard lives"]
+pub struct EnterGuard<'a> {
+    _current: crate::context::SetCurrentGuard,
+    _handle: PhantomData<&'a Handle>,
+}
+
+/// Returned by [`Handle::try_current`] outside a runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TryCurrentError(());
+
+impl fmt::Display for TryCurrentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(crate::context::NO_RUNTIME)
+    }
+}
+
+impl std::error::Error for TryCurrentError {}
+
+impl Handle {
+    pub(crate) fn from_scheduler(inner: scheduler::Handle) -> Handle {
+        Handle { inner }
+    }
+
+    /// The handle of the runtime this code runs in.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime (use [`Handle::try_current`] there).
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let handle = runtime::Handle::current();
+    ///     assert_eq!(handle.spawn(async { 1 }).await.unwrap(), 1);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn current() -> Handle {
+        crate::context::with_current_handle(Handle::clone)
+    }
+
+    /// The handle of the runtime this code runs in, or an error outside one.
+    ///
+    /// ```
+    /// assert!(runtime::Handle::try_current().is_err());
+    /// ```
+    pub fn try_current() -> Result<Handle, TryCurrentError> {
+        crate::context::try_with_current_handle(Handle::clone).ok_or(TryCurrentError(()))
+    }
+
+    /// Makes this runtime current on this thread until the guard drops.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard {
+            _current: crate::context::set_current(self),
+            _handle: PhantomData,
+        }
+    }
+
+    /// Spawns a task on this runtime. After the runtime shut down, the task is cancelled
+    /// at once and its handle reports `is_cancelled`.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_with(future, meta(Location::caller()))
+    }
+
+    pub(crate) fn spawn_with<F>(&self, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.spawn(future, meta)
+    }
+
+    /// Runs `f` on this runtime's blocking pool. After shutdown the job never runs and its
+    /// handle reports `is_cancelled`.
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner
+            .blocking_spawner()
+            .spawn_blocking(self, f, meta(Location::caller()))
+    }
+
+    /// Runs `future` to completion on the current thread, with this runtime current.
+    ///
+    /// Tasks are run by the runtime's workers (or by the thread inside
+    /// `Runtime::block_on` for the current-thread flavor), not by this call.
+    ///
+    /// # Panics
+    ///
+    /// When called from a thread that already drives a runtime.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _enter = crate::context::enter_runtime(self, false);
+        crate::park::block_on_thread(future)
+    }
+
+    /// A snapshot of the runtime's counters.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics::collect(self)
+    }
+}
+
+fn meta(location: &'static Location<'static>) -> TaskMeta {
+    TaskMeta {
+        id: task::Id::next(),
+        name: None,
+        location,
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let flavor = match self.inner {
+            scheduler::Handle::CurrentThread(_) => "current_thread",
+            scheduler::Handle::MultiThread(_) => "multi_thread",
+        };
+        f.debug_struct("Handle").field("flavor", &flavor).finish()
+    }
+}
+
+impl fmt::Debug for EnterGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}

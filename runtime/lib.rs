@@ -1,0 +1,47 @@
+//! An async coroutine runtime for IO-bound servers: green tasks on a work-stealing
+//! scheduler (or on one thread, gevent-style), a blocking pool for CPU-heavy work, and
+//! synchronisation primitives that work from tasks and from OS threads alike.
+//!
+//! ```
+//! #[runtime::main]
+//! async fn main() {
+//!     let handles: Vec<_> = (0..10).map(|i| runtime::spawn(async move { i * i })).collect();
+//!     let mut sum = 0;
+//!     for handle in handles {
+//!         sum += handle.await.unwrap();
+//!     }
+//!     assert_eq!(sum, 285);
+//! }
+//! ```
+
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod blocking;
+mod builder;
+mod context;
+mod driver;
+mod handle;
+mod loom;
+mod metrics;
+mod park;
+#[allow(clippy::module_inception)]
+mod runtime;
+mod runtime_config;
+mod scheduler;
+mod spawn;
+mod util;
+
+pub mod task;
+
+pub use builder::Builder;
+pub use handle::{EnterGuard, Handle, TryCurrentError};
+pub use metrics::RuntimeMetrics;
+pub use runtime::Runtime;
+pub use runtime_macros::{main, test};
+pub use spawn::{spawn, spawn_blocking};
+pub use task::yield_now;
+
+/// Async synchronisation primitives (the `runtime-primitives` crate).
+pub mod sync {
+    pub use runtime_primitives::oneshot;
+}

@@ -1,0 +1,68 @@
+//! `RuntimeMetrics`: a snapshot of a runtime's counters.
+
+use crate::scheduler;
+use crate::Handle;
+
+/// A snapshot of a runtime's counters, taken by [`Handle::metrics`].
+///
+/// ```
+/// let rt = runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+/// rt.block_on(async { runtime::spawn(async {}).await.unwrap() });
+/// let m = rt.metrics();
+/// assert_eq!(m.workers, 2);
+/// assert!(m.spawned_tasks >= 1);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RuntimeMetrics {
+    /// Worker threads (1 for the current-thread flavor).
+    pub workers: usize,
+    /// Tasks spawned and not yet finished.
+    pub alive_tasks: usize,
+    /// Tasks spawned since the runtime started.
+    pub spawned_tasks: u64,
+    /// Task polls since the runtime started.
+    pub polls: u64,
+    /// Successful steals (each moves half a victim's queue).
+    pub steals: u64,
+    /// Tasks waiting in the global (injector) queue.
+    pub injector_depth: usize,
+    /// Blocking-pool threads alive.
+    pub blocking_threads: usize,
+    /// Blocking-pool threads idle.
+    pub idle_blocking_threads: usize,
+    /// Blocking jobs waiting for a thread.
+    pub blocking_queue_depth: usize,
+}
+
+impl RuntimeMetrics {
+    pub(crate) fn collect(handle: &Handle) -> RuntimeMetrics {
+        let (blocking_threads, idle_blocking_threads, blocking_queue_depth) =
+            handle.inner.blocking_spawner().counts();
+        let mut m = RuntimeMetrics {
+            blocking_threads,
+            idle_blocking_threads,
+            blocking_queue_depth,
+            ..RuntimeMetrics::default()
+        };
+        match &handle.inner {
+            scheduler::Handle::CurrentThread(h) => {
+                m.workers = 1;
+                m.alive_tasks = h.owned.alive();
+                m.spawned_tasks = h.owned.spawned();
+                m.polls = h.polls();
+                m.injector_depth = h.injector_depth();
+            }
+            scheduler::Handle::MultiThread(h) => {
+                let (polls, steals) = h.metrics_totals();
+                m.workers = h.num_workers();
+                m.alive_tasks = h.owned.alive();
+                m.spawned_tasks = h.owned.spawned();
+                m.polls = polls;
+                m.steals = steals;
+                m.injector_depth = h.injector_depth();
+            }
+        }
+        m
+    }
+}

@@ -1,0 +1,167 @@
+//! `Runtime`: owns the scheduler, its threads and the blocking pool.
+
+use crate::builder::Kind;
+use crate::runtime_config::Config;
+use crate::scheduler::{self, current_thread::CurrentThread, multi_thread::MultiThread};
+use crate::task::JoinHandle;
+use crate::{EnterGuard, Handle, RuntimeMetrics};
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+/// The runtime: a scheduler with its worker threads, the driver and the blocking pool.
+///
+/// Dropping it cancels every task still alive (their futures are dropped on a runtime
+/// thread) and waits for running blocking jobs; [`shutdown_timeout`](Runtime::shutdown_timeout)
+/// bounds that wait.
+///
+/// ```
+/// let rt = runtime::Runtime::new().unwrap();
+/// let sum = rt.block_on(async {
+///     let a = runtime::spawn(async { 1 });
+///     let b = runtime::spawn_blocking(|| 2);
+///     a.await.unwrap() + b.await.unwrap()
+/// });
+/// assert_eq!(sum, 3);
+/// ```
+pub struct Runtime {
+    flavor: Flavor,
+    handle: Handle,
+    blocking: crate::blocking::Spawner,
+}
+
+enum Flavor {
+    CurrentThread(CurrentThread),
+    MultiThread(MultiThread),
+}
+
+impl Runtime {
+    /// A multi-thread runtime with default settings (one worker per core).
+    ///
+    /// # Errors
+    ///
+    /// If a worker thread can't be spawned.
+    pub fn new() -> io::Result<Runtime> {
+        crate::Builder::new_multi_thread().build()
+    }
+
+    pub(crate) fn from_config(kind: Kind, config: Config) -> io::Result<Runtime> {
+        let blocking = crate::blocking::Spawner::new(config.clone());
+        match kind {
+            Kind::CurrentThread => {
+                let (ct, handle) = CurrentThread::new(config, blocking.clone());
+                Ok(Runtime {
+                    flavor: Flavor::CurrentThread(ct),
+                    handle: Handle::from_scheduler(scheduler::Handle::CurrentThread(handle)),
+                    blocking,
+                })
+            }
+            Kind::MultiThread => {
+                let (mt, handle) = MultiThread::new(config, blocking.clone(), |h| {
+                    Handle::from_scheduler(scheduler::Handle::MultiThread(h))
+                })?;
+                Ok(Runtime {
+                    flavor: Flavor::MultiThread(mt),
+                    handle: Handle::from_scheduler(scheduler::Handle::MultiThread(handle)),
+                    blocking,
+                })
+            }
+        }
+    }
+
+    /// Runs `future` to completion on the current thread, driving the runtime meanwhile
+    /// (the current-thread flavor runs its tasks here; the multi-thread flavor's workers
+    /// run them).
+    ///
+    /// # Panics
+    ///
+    /// When called from a thread that already drives a runtime (inside `block_on` or a
+    /// task): await the future instead.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _enter = crate::context::enter_runtime(&self.handle, true);
+        match &self.flavor {
+            Flavor::CurrentThread(ct) => ct.block_on(future),
+            Flavor::MultiThread(_) => crate::park::block_on_thread(future),
+        }
+    }
+
+    /// Spawns a task on this runtime. See [`crate::spawn`].
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs `f` on this runtime's blocking pool. See [`crate::spawn_blocking`].
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
+    /// A handle to this runtime, to spawn from other threads.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Makes this runtime current on this thread until the guard drops, so that
+    /// [`crate::spawn`] works without `block_on`.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.handle.enter()
+    }
+
+    /// A snapshot of the runtime's counters.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.handle.metrics()
+    }
+
+    /// Shuts down, waiting at most `timeout` for worker threads and running blocking
+    /// jobs; threads still busy after that are left to finish on their own.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// rt.spawn_blocking(|| std::thread::sleep(std::time::Duration::from_secs(2)));
+    /// rt.shutdown_timeout(std::time::Duration::from_millis(10)); // returns at once
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown(Some(timeout));
+    }
+
+    fn shutdown(&mut self, timeout: Option<Duration>) {
+        let started = std::time::Instant::now();
+        match &self.flavor {
+            Flavor::CurrentThread(ct) => {
+                // Futures dropped here see this runtime as current.
+                let _current = crate::context::set_current(&self.handle);
+                ct.shutdown();
+            }
+            Flavor::MultiThread(mt) => mt.shutdown(timeout),
+        }
+        let left = timeout.map(|t| t.saturating_sub(started.elapsed()));
+        self.blocking.shutdown(left);
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let flavor = match self.flavor {
+            Flavor::CurrentThread(_) => "current_thread",
+            Flavor::MultiThread(_) => "multi_thread",
+        };
+        f.debug_struct("Runtime").field("flavor", &flavor).finish()
+    }
+}

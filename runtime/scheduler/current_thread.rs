@@ -1,0 +1,294 @@
+//! The current-thread scheduler: every task runs on the thread inside `block_on`,
+//! gevent-style, switching at each `.await` that would wait.
+//!
+//! One FIFO run queue local to the driving thread, plus the shared injector for tasks
+//! scheduled from other threads (they unpark the driver). The `block_on` future is polled
+//! when its waker fired; between polls, up to `event_interval` tasks run before a driver
+//! turn. Same task, coop and driver code as the multi-thread flavor.
+
+use crate::driver::{self, Driver};
+use crate::loom::atomic::{AtomicU64, Ordering::Relaxed};
+use crate::loom::Arc;
+use crate::runtime_config::Config;
+use crate::scheduler::inject::Inject;
+use crate::scheduler::{coop, defer::Defer};
+use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task, TaskMeta};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
+use std::time::Duration;
+
+/// The scheduler as the `Runtime` owns it.
+pub(crate) struct CurrentThread {
+    core: Mutex<Option<Box<Core>>>,
+    handle: Arc<Handle>,
+}
+
+/// Shared state; tasks hold an `Arc` of it.
+pub(crate) struct Handle {
+    inject: Inject<Arc<Handle>>,
+    pub(crate) owned: OwnedTasks<Arc<Handle>>,
+    signal: std::sync::Arc<BlockOnSignal>,
+    config: Config,
+    polls: AtomicU64,
+    pub(crate) blocking: crate::blocking::Spawner,
+}
+
+/// Woken by the `block_on` future's waker: marks it ready and unparks the driver.
+struct BlockOnSignal {
+    woken: AtomicBool,
+    driver: driver::Handle,
+}
+
+struct Core {
+    tasks: VecDeque<Notified<Arc<Handle>>>,
+    tick: u32,
+    driver: Option<Driver>,
+}
+
+/// The driving thread's context, reached by `schedule`.
+pub(crate) struct Context {
+    handle: Arc<Handle>,
+    core: RefCell<Option<Box<Core>>>,
+    pub(crate) defer: Defer,
+}
+
+impl Wake for BlockOnSignal {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.driver.unpark();
+    }
+}
+
+impl CurrentThread {
+    pub(crate) fn new(
+        config: Config,
+        blocking: crate::blocking::Spawner,
+    ) -> (CurrentThread, Arc<Handle>) {
+        let (driver, driver_handle) = Driver::new();
+        let handle = Arc::new(Handle {
+            inject: Inject::new(),
+            owned: OwnedTasks::new(1),
+            signal: std::sync::Arc::new(BlockOnSignal {
+                woken: AtomicBool::new(false),
+                driver: driver_handle,
+            }),
+            config,
+            polls: AtomicU64::new(0),
+            blocking,
+        });
+        let core = Box::new(Core {
+            tasks: VecDeque::with_capacity(64),
+            tick: 0,
+            driver: Some(driver),
+        });
+        (
+            CurrentThread {
+                core: Mutex::new(Some(core)),
+                handle: handle.clone(),
+            },
+            handle,
+        )
+    }
+
+    fn take_core(&self) -> Option<Box<Core>> {
+        self.core.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Runs `future` to completion on this thread, running tasks while it waits.
+    ///
+    /// If another thread is already driving this runtime, `future` is polled on this
+    /// thread alone while that thread runs the tasks.
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let Some(core) = self.take_core() else {
+            return crate::park::block_on_thread(future);
+        };
+        let cx = crate::scheduler::Context::CurrentThread(Context {
+            handle: self.handle.clone(),
+            core: RefCell::new(None),
+            defer: Defer::new(),
+        });
+        // Hand the core back even if a task's wake or the future panics.
+        struct Restore<'a>(&'a CurrentThread, &'a crate::scheduler::Context);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                let crate::scheduler::Context::CurrentThread(cx) = self.1 else {
+                    unreachable!()
+                };
+                if let Some(core) = cx.core.borrow_mut().take() {
+                    *self.0.core.lock().unwrap_or_else(|e| e.into_inner()) = Some(core);
+                }
+            }
+        }
+        let _restore = Restore(self, &cx);
+        crate::context::set_scheduler(&cx, || {
+            let crate::scheduler::Context::CurrentThread(cx) = &cx else {
+                unreachable!()
+            };
+            cx.block_on(core, future)
+        })
+    }
+
+    /// Cancels every task (dropping their futures on this thread) and shuts the driver.
+    pub(crate) fn shutdown(&self) {
+        let handle = &self.handle;
+        handle.inject.close();
+        handle.owned.close();
+        let core = self.take_core();
+        let cx = crate::scheduler::Context::CurrentThread(Context {
+            handle: handle.clone(),
+            core: RefCell::new(core),
+            defer: Defer::new(),
+        });
+        crate::context::set_scheduler(&cx, || {
+            let crate::scheduler::Context::CurrentThread(cx) = &cx else {
+                unreachable!()
+            };
+            handle.owned.shutdown_shards(0, 1);
+            // Queued references: their tasks were cancelled above.
+            loop {
+                let task = cx
+                    .core
+                    .borrow_mut()
+                    .as_mut()
+                    .and_then(|c| c.tasks.pop_front());
+                match task {
+                    Some(task) => drop(task),
+                    None => break,
+                }
+            }
+            while let Some(task) = handle.inject.pop() {
+                drop(task);
+            }
+            if let Some(core) = cx.core.borrow_mut().as_mut() {
+                if let Some(driver) = core.driver.as_mut() {
+                    driver.shutdown();
+                }
+            }
+        });
+        debug_assert!(handle.owned.is_empty());
+    }
+}
+
+impl Context {
+    fn block_on<F: Future>(&self, mut core: Box<Core>, future: F) -> F::Output {
+        let handle = &self.handle;
+        let waker = Waker::from(handle.signal.clone());
+        let mut task_cx = TaskContext::from_waker(&waker);
+        let mut future = std::pin::pin!(future);
+        handle.signal.woken.store(true, Ordering::Release);
+        'outer: loop {
+            if handle.signal.woken.swap(false, Ordering::AcqRel) {
+                *self.core.borrow_mut() = Some(core);
+                let res = coop::budget(|| future.as_mut().poll(&mut task_cx));
+                core = self.core.borrow_mut().take().expect("core missing");
+                if let Poll::Ready(output) = res {
+                    *self.core.borrow_mut() = Some(core);
+                    return output;
+                }
+            }
+            for _ in 0..handle.config.event_interval {
+                if handle.signal.woken.load(Ordering::Acquire) {
+                    continue 'outer;
+                }
+                core.tick = core.tick.wrapping_add(1);
+                let Some(task) = self.next_task(&mut core) else {
+                    core = if self.defer.is_empty() {
+                        self.park(core, None)
+                    } else {
+                        self.park(core, Some(Duration::ZERO))
+                    };
+                    continue 'outer;
+                };
+                core = self.run_task(core, task);
+            }
+            core = self.park(core, Some(Duration::ZERO));
+        }
+    }
+
+    fn next_task(&self, core: &mut Core) -> Option<Notified<Arc<Handle>>> {
+        if core.tick % self.handle.config.global_queue_interval == 0 {
+            self.handle.inject.pop().or_else(|| core.tasks.pop_front())
+        } else {
+            core.tasks.pop_front().or_else(|| self.handle.inject.pop())
+        }
+    }
+
+    fn run_task(&self, core: Box<Core>, task: Notified<Arc<Handle>>) -> Box<Core> {
+        let polls = &self.handle.polls;
+        polls.store(polls.load(Relaxed) + 1, Relaxed);
+        *self.core.borrow_mut() = Some(core);
+        coop::budget(|| task.run());
+        self.core.borrow_mut().take().expect("core missing")
+    }
+
+    /// Parks in the driver (or takes one turn with `Some(ZERO)`), with the core in the
+    /// context so wakes on this thread land in the local queue; then wakes the deferred.
+    fn park(&self, mut core: Box<Core>, timeout: Option<Duration>) -> Box<Core> {
+        let mut driver = core.driver.take().expect("driver missing");
+        let must_wait = core.tasks.is_empty() && timeout.is_none();
+        *self.core.borrow_mut() = Some(core);
+        if must_wait {
+            driver.park();
+        } else {
+            driver.park_timeout(Duration::ZERO);
+        }
+        self.defer.wake();
+        let mut core = self.core.borrow_mut().take().expect("core missing");
+        core.driver = Some(driver);
+        core
+    }
+}
+
+impl Handle {
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (join, notified) = self.owned.bind(future, self.clone(), meta);
+        if let Some(notified) = notified {
+            self.schedule(notified);
+        }
+        join
+    }
+
+    pub(crate) fn polls(&self) -> u64 {
+        self.polls.load(Relaxed)
+    }
+
+    pub(crate) fn injector_depth(&self) -> usize {
+        self.inject.len()
+    }
+}
+
+impl Schedule for Arc<Handle> {
+    fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
+        self.owned.remove(task)
+    }
+
+    fn schedule(&self, task: Notified<Self>) {
+        let task = crate::context::with_scheduler(|cx| match cx {
+            Some(crate::scheduler::Context::CurrentThread(cx)) if Arc::ptr_eq(&cx.handle, self) => {
+                match cx.core.borrow_mut().as_mut() {
+                    Some(core) => {
+                        core.tasks.push_back(task);
+                        None
+                    }
+                    None => Some(task),
+                }
+            }
+            _ => Some(task),
+        });
+        if let Some(task) = task {
+            self.inject.push(task);
+            self.signal.driver.unpark();
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! The schedulers: which thread runs which task, and when.
+//!
+//! Two flavors share the task, coop and driver code: `multi_thread` (work-stealing, one
+//! worker per core by default) and `current_thread` (everything on the thread that calls
+//! `block_on`, gevent-style).
+
+pub(crate) mod coop;
+pub(crate) mod current_thread;
+pub(crate) mod defer;
+pub(crate) mod inject;
+pub(crate) mod multi_thread;
+
+use crate::loom::Arc;
+use crate::task::{JoinHandle, TaskMeta};
+use std::future::Future;
+use std::task::Waker;
+
+/// A cloneable reference to a runtime's scheduler.
+#[derive(Clone)]
+pub(crate) enum Handle {
+    CurrentThread(Arc<current_thread::Handle>),
+    MultiThread(Arc<multi_thread::Handle>),
+}
+
+/// The per-thread scheduler context of a thread that runs tasks.
+pub(crate) enum Context {
+    CurrentThread(current_thread::Context),
+    MultiThread(multi_thread::Context),
+}
+
+impl Handle {
+    pub(crate) fn spawn<F>(&self, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match self {
+            Handle::CurrentThread(h) => h.spawn(future, meta),
+            Handle::MultiThread(h) => h.spawn(future, meta),
+        }
+    }
+
+    pub(crate) fn blocking_spawner(&self) -> &crate::blocking::Spawner {
+        match self {
+            Handle::CurrentThread(h) => &h.blocking,
+            Handle::MultiThread(h) => &h.blocking,
+        }
+    }
+}
+
+impl Context {
+    pub(crate) fn defer(&self, waker: &Waker) {
+        match self {
+            Context::CurrentThread(cx) => cx.defer.defer(waker),
+            Context::MultiThread(cx) => cx.defer.defer(waker),
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! A worker's parker: park in the driver if it is free, else on the worker's own condvar.
+//!
+//! Only one worker at a time can wait in the driver (the IO reactor, once it is there);
+//! the others wait on a condvar. Unparking a worker therefore either signals its condvar
+//! or, if it sits in the driver, unparks the driver.
+
+use crate::driver::{self, Driver};
+use crate::loom::atomic::{AtomicUsize, Ordering::SeqCst};
+use crate::loom::{Arc, Mutex};
+use crate::park::ParkInner;
+use std::time::Duration;
+
+const EMPTY: usize = 0;
+const PARKED_CONDVAR: usize = 1;
+const PARKED_DRIVER: usize = 2;
+const NOTIFIED: usize = 3;
+
+pub(crate) struct Parker {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+pub(crate) struct Unparker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: AtomicUsize,
+    condvar: ParkInner,
+    shared: Arc<DriverShared>,
+}
+
+/// The one driver, shared by all workers of a runtime.
+pub(crate) struct DriverShared {
+    driver: Mutex<Option<Driver>>,
+    handle: driver::Handle,
+}
+
+impl DriverShared {
+    pub(crate) fn new(driver: Driver, handle: driver::Handle) -> DriverShared {
+        DriverShared {
+            driver: Mutex::new(Some(driver)),
+            handle,
+        }
+    }
+
+    /// Shuts the driver down once the last worker is done with it.
+    pub(crate) fn shutdown(&self) {
+        let mut driver = self.driver.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(driver) = driver.as_mut() {
+            driver.shutdown();
+        }
+        // Wake a worker that might still be in it.
+        self.handle.unpark();
+    }
+}
+
+impl Parker {
+    pub(crate) fn new(shared: Arc<DriverShared>) -> Parker {
+        Parker {
+            inner: Arc::new(Inner {
+                state: AtomicUsize::new(EMPTY),
+                condvar: ParkInner::new(),
+                shared,
+            }),
+        }
+    }
+
+    pub(crate) fn unparker(&self) -> Unparker {
+        Unparker {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// Parks until unparked.
+    pub(crate) fn park(&mut self) {
+        self.inner.park(None);
+    }
+
+    /// One driver turn of at most `timeout`, if the driver is free; never blocks on the
+    /// condvar (used for maintenance and deferred yields with `Duration::ZERO`).
+    pub(crate) fn park_timeout(&mut self, timeout: Duration) {
+        if let Ok(mut driver) = self.inner.shared.driver.try_lock() {
+            if let Some(driver) = driver.as_mut() {
+                driver.park_timeout(timeout);
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn park(&self, _timeout: Option<Duration>) {
+        // A pending unpark ends the park before it starts.
+        if self
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+        if let Ok(mut driver) = self.shared.driver.try_lock() {
+            if let Some(driver) = driver.as_mut() {
+                self.park_driver(driver);
+                return;
+            }
+        }
+        self.park_condvar();
+    }
+
+    fn park_condvar(&self) {
+        match self
+            .state
+            .compare_exchange(EMPTY, PARKED_CONDVAR, SeqCst, SeqCst)
+        {
+            Ok(_) => {}
+            Err(NOTIFIED) => {
+                self.state.swap(EMPTY, SeqCst);
+                return;
+            }
+            Err(actual) => panic!("inconsistent park state: {actual}"),
+        }
+        // `ParkInner` remembers an unpark that lands between the CAS and the wait.
+        loop {
+            self.condvar.park(None);
+            if self
+                .state
+                .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+                .is_ok()
+            {
+                return;
+            }
+        }
+    }
+
+    fn park_driver(&self, driver: &mut Driver) {
+        match self
+            .state
+            .compare_exchange(EMPTY, PARKED_DRIVER, SeqCst, SeqCst)
+        {
+            Ok(_) => {}
+            Err(NOTIFIED) => {
+                self.state.swap(EMPTY, SeqCst);
+                return;
+            }
+            Err(actual) => panic!("inconsistent park state: {actual}"),
+        }
+        driver.park();
+        // Unparked, or woken by driver events: either way back to work.
+        match self.state.swap(EMPTY, SeqCst) {
+            NOTIFIED | PARKED_DRIVER => {}
+            actual => panic!("inconsistent park state: {actual}"),
+        }
+    }
+
+    fn unpark(&self) {
+        match self.state.swap(NOTIFIED, SeqCst) {
+            EMPTY | NOTIFIED => {}
+            PARKED_CONDVAR => self.condvar.unpark(),
+            PARKED_DRIVER => self.shared.handle.unpark(),
+            actual => panic!("inconsistent park state: {actual}"),
+        }
+    }
+}
+
+impl Unparker {
+    pub(crate) fn unpark(&self) {
+        self.inner.unpark();
+    }
+}

@@ -1,0 +1,263 @@
+//! `JoinSet`: a collection of tasks awaited in completion order.
+//!
+//! Each member gets its own waker that queues the member's slot on a shared ready list, so
+//! `join_next` polls only the handles that were woken: O(1) per completion, whatever the
+//! set's size.
+
+use crate::task::{AbortHandle, JoinError, JoinHandle};
+use crate::Handle;
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+/// A set of tasks spawned together; [`join_next`](JoinSet::join_next) yields their results
+/// as they finish. Dropping the set aborts every task still in it.
+///
+/// ```
+/// let rt = runtime::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let mut set = runtime::task::JoinSet::new();
+///     for i in 0..10 {
+///         set.spawn(async move { i * 2 });
+///     }
+///     let mut sum = 0;
+///     while let Some(res) = set.join_next().await {
+///         sum += res.unwrap();
+///     }
+///     assert_eq!(sum, 90);
+/// });
+/// ```
+pub struct JoinSet<T> {
+    entries: Vec<Option<Entry<T>>>,
+    free: Vec<usize>,
+    ready: Arc<ReadyList>,
+    len: usize,
+}
+
+struct Entry<T> {
+    handle: JoinHandle<T>,
+    waker: Arc<EntryWaker>,
+}
+
+struct ReadyList {
+    inner: Mutex<ReadyInner>,
+}
+
+struct ReadyInner {
+    queue: VecDeque<usize>,
+    parent: Option<Waker>,
+}
+
+struct EntryWaker {
+    index: usize,
+    queued: AtomicBool,
+    list: Arc<ReadyList>,
+}
+
+impl Wake for EntryWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let parent = {
+            let mut inner = self.list.lock();
+            inner.queue.push_back(self.index);
+            inner.parent.take()
+        };
+        if let Some(parent) = parent {
+            parent.wake();
+        }
+    }
+}
+
+impl ReadyList {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ReadyInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl<T> JoinSet<T> {
+    /// An empty set.
+    pub fn new() -> JoinSet<T> {
+        JoinSet {
+            entries: Vec::new(),
+            free: Vec::new(),
+            ready: Arc::new(ReadyList {
+                inner: Mutex::new(ReadyInner {
+                    queue: VecDeque::new(),
+                    parent: None,
+                }),
+            }),
+            len: 0,
+        }
+    }
+
+    /// The number of tasks in the set (finished ones count until joined).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the set holds no task.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds an already spawned task.
+    fn insert(&mut self, handle: JoinHandle<T>) -> AbortHandle {
+        let abort = handle.abort_handle();
+        let index = self.free.pop().unwrap_or_else(|| {
+            self.entries.push(None);
+            self.entries.len() - 1
+        });
+        let waker = Arc::new(EntryWaker {
+            index,
+            queued: AtomicBool::new(false),
+            list: self.ready.clone(),
+        });
+        // Queue it once so the first `join_next` polls it and registers its waker.
+        waker.wake_by_ref();
+        self.entries[index] = Some(Entry { handle, waker });
+        self.len += 1;
+        abort
+    }
+
+    /// Aborts every task in the set; they stay in it until joined.
+    pub fn abort_all(&mut self) {
+        for entry in self.entries.iter().flatten() {
+            entry.handle.abort();
+        }
+    }
+
+    /// Waits for the next task to finish and returns its result, or `None` when the set is
+    /// empty.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a result not returned stays in the set.
+    pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
+        poll_fn(|cx| self.poll_join_next(cx)).await
+    }
+
+    /// Polls for the next finished task (see [`join_next`](JoinSet::join_next)).
+    pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        if self.len == 0 {
+            return Poll::Ready(None);
+        }
+        let mut coop = std::task::ready!(crate::scheduler::coop::poll_proceed(cx));
+        // The member handles are polled without the budget: their wakers are ours, and an
+        // exhausted budget would make them requeue themselves forever.
+        let _unconstrained = crate::scheduler::coop::Unconstrained::enter();
+        loop {
+            let index = {
+                let mut inner = self.ready.lock();
+                match inner.queue.pop_front() {
+                    Some(index) => index,
+                    None => {
+                        inner.parent = Some(cx.waker().clone());
+                        return Poll::Pending;
+                    }
+                }
+            };
+            let Some(entry) = self.entries.get_mut(index).and_then(Option::as_mut) else {
+                continue;
+            };
+            entry.waker.queued.store(false, Ordering::Release);
+            let waker = Waker::from(entry.waker.clone());
+            let mut member_cx = Context::from_waker(&waker);
+            if let Poll::Ready(res) = Pin::new(&mut entry.handle).poll(&mut member_cx) {
+                self.entries[index] = None;
+                self.free.push(index);
+                self.len -= 1;
+                coop.made_progress();
+                return Poll::Ready(Some(res));
+            }
+        }
+    }
+
+    /// Waits for every task and returns their outputs in completion order.
+    ///
+    /// # Panics
+    ///
+    /// If a task panicked (the panic is resumed here) or was cancelled; the remaining tasks
+    /// are aborted when the set drops during the unwind.
+    pub async fn join_all(mut self) -> Vec<T> {
+        let mut out = Vec::with_capacity(self.len);
+        while let Some(res) = self.join_next().await {
+            match res {
+                Ok(value) => out.push(value),
+                Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+                Err(err) => panic!("JoinSet::join_all: {err}"),
+            }
+        }
+        out
+    }
+
+    /// Aborts every task and waits until all of them have finished.
+    pub async fn shutdown(&mut self) {
+        self.abort_all();
+        while self.join_next().await.is_some() {}
+    }
+}
+
+impl<T: Send + 'static> JoinSet<T> {
+    /// Spawns a task on the current runtime into the set.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime, as [`crate::spawn`].
+    #[track_caller]
+    pub fn spawn<F>(&mut self, future: F) -> AbortHandle
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        self.insert(crate::spawn(future))
+    }
+
+    /// Spawns a task on the runtime of `handle` into the set.
+    #[track_caller]
+    pub fn spawn_on<F>(&mut self, future: F, handle: &Handle) -> AbortHandle
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        self.insert(handle.spawn(future))
+    }
+
+    /// Runs `f` on the blocking pool of the current runtime, as a member of the set.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    #[track_caller]
+    pub fn spawn_blocking<F>(&mut self, f: F) -> AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+    {
+        self.insert(crate::spawn_blocking(f))
+    }
+}
+
+impl<T> Default for JoinSet<T> {
+    fn default() -> JoinSet<T> {
+        JoinSet::new()
+    }
+}
+
+impl<T> Drop for JoinSet<T> {
+    fn drop(&mut self) {
+        self.abort_all();
+    }
+}
+
+impl<T> fmt::Debug for JoinSet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinSet").field("len", &self.len).finish()
+    }
+}

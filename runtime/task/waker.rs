@@ -1,0 +1,51 @@
+//! `Waker`s that are the task's header pointer with a static vtable: waking never allocates.
+//!
+//! A cloned waker holds one task reference; the waker lent to `poll` holds none (it borrows
+//! the poller's reference and is never dropped).
+
+use crate::task::raw::{Header, RawTask};
+use crate::task::state::TransitionToNotified;
+use std::ptr::NonNull;
+use std::task::{RawWaker, RawWakerVTable, Waker};
+
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
+
+/// A waker for `task` that borrows the caller's reference: wrap it in `ManuallyDrop`.
+pub(super) fn borrowed(task: RawTask) -> Waker {
+    let raw = RawWaker::new(task.header_ptr().as_ptr() as *const (), &VTABLE);
+    // SAFETY: the vtable's functions uphold the `RawWaker` contract for a task header
+    // pointer; the caller keeps the task alive while this waker is lent out.
+    unsafe { Waker::from_raw(raw) }
+}
+
+fn raw(ptr: *const ()) -> RawTask {
+    // SAFETY: every `RawWaker` built here carries a non-null header pointer.
+    RawTask::from_raw(unsafe { NonNull::new_unchecked(ptr as *mut Header) })
+}
+
+unsafe fn clone(ptr: *const ()) -> RawWaker {
+    raw(ptr).ref_inc();
+    RawWaker::new(ptr, &VTABLE)
+}
+
+unsafe fn wake(ptr: *const ()) {
+    let task = raw(ptr);
+    match task.state().transition_to_notified_by_val() {
+        TransitionToNotified::Submit => task.schedule(),
+        TransitionToNotified::Dealloc => task.dealloc(),
+        TransitionToNotified::DoNothing => {}
+    }
+}
+
+unsafe fn wake_by_ref(ptr: *const ()) {
+    let task = raw(ptr);
+    match task.state().transition_to_notified_by_ref() {
+        TransitionToNotified::Submit => task.schedule(),
+        TransitionToNotified::Dealloc => unreachable!("wake_by_ref keeps its reference"),
+        TransitionToNotified::DoNothing => {}
+    }
+}
+
+unsafe fn drop_waker(ptr: *const ()) {
+    raw(ptr).drop_reference();
+}

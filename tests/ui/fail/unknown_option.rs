@@ -1,0 +1,2 @@
+#[runtime::main(workers = 2)]
+async fn main() {}
