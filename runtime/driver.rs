@@ -10,8 +10,8 @@
 //! [`Driver`] (the current-thread scheduler's thread, or whichever multi-thread worker took
 //! it); the other workers park on their own condvars.
 
-use crate::loom::Arc;
 use crate::park::ParkInner;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug)]

@@ -8,7 +8,6 @@
 
 use crate::driver::{self, Driver};
 use crate::loom::atomic::{AtomicU64, Ordering::Relaxed};
-use crate::loom::Arc;
 use crate::runtime_config::Config;
 use crate::scheduler::inject::Inject;
 use crate::scheduler::{coop, defer::Defer};
@@ -17,6 +16,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::time::Duration;

@@ -10,9 +10,9 @@ pub(crate) mod defer;
 pub(crate) mod inject;
 pub(crate) mod multi_thread;
 
-use crate::loom::Arc;
 use crate::task::{JoinHandle, TaskMeta};
 use std::future::Future;
+use std::sync::Arc;
 use std::task::Waker;
 
 /// A cloneable reference to a runtime's scheduler.

@@ -8,10 +8,10 @@ mod worker;
 pub(crate) use worker::{Context, Handle};
 
 use crate::driver::Driver;
-use crate::loom::Arc;
 use crate::runtime_config::Config;
 use park::DriverShared;
 use std::io;
+use std::sync::Arc;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 

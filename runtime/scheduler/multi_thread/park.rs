@@ -6,8 +6,9 @@
 
 use crate::driver::{self, Driver};
 use crate::loom::atomic::{AtomicUsize, Ordering::SeqCst};
-use crate::loom::{Arc, Mutex};
+use crate::loom::Mutex;
 use crate::park::ParkInner;
+use std::sync::Arc;
 use std::time::Duration;
 
 const EMPTY: usize = 0;

@@ -15,7 +15,8 @@ use crate::loom::atomic::{AtomicU32, AtomicU64, Ordering::*};
 use crate::loom::{Arc, UnsafeCell};
 use std::mem::MaybeUninit;
 
-pub(crate) const CAPACITY: usize = 256;
+/// 256 slots; 4 under loom, so the models can fill it and overflow in few steps.
+pub(crate) const CAPACITY: usize = if cfg!(runtime_loom) { 4 } else { 256 };
 const MASK: usize = CAPACITY - 1;
 
 /// Where tasks go when the ring is full or a steal blocks the slots.
@@ -336,7 +337,7 @@ mod loom_tests {
     #[test]
     fn push_pop_steal() {
         loom::model(|| {
-            let (steal, mut local) = local::<usize>();
+            let (steal, mut owner) = local::<usize>();
             let sink = Sink::default();
             let stealer = thread::spawn(move || {
                 let (_, mut mine) = local::<usize>();
@@ -351,13 +352,13 @@ mod loom_tests {
             });
             let mut seen = Vec::new();
             for i in 0..4 {
-                local.push_back_or_overflow(i, &sink);
+                owner.push_back_or_overflow(i, &sink);
             }
-            if let Some(t) = local.pop() {
+            if let Some(t) = owner.pop() {
                 seen.push(t);
             }
             seen.extend(stealer.join().unwrap());
-            while let Some(t) = local.pop() {
+            while let Some(t) = owner.pop() {
                 seen.push(t);
             }
             seen.extend(sink.0.lock().unwrap().drain(..));
@@ -368,10 +369,10 @@ mod loom_tests {
     #[test]
     fn concurrent_stealers() {
         loom::model(|| {
-            let (steal, mut local) = local::<usize>();
+            let (steal, mut owner) = local::<usize>();
             let sink = Sink::default();
             for i in 0..4 {
-                local.push_back_or_overflow(i, &sink);
+                owner.push_back_or_overflow(i, &sink);
             }
             let stealers: Vec<_> = (0..2)
                 .map(|_| {
@@ -390,7 +391,7 @@ mod loom_tests {
                 })
                 .collect();
             let mut seen = Vec::new();
-            while let Some(t) = local.pop() {
+            while let Some(t) = owner.pop() {
                 seen.push(t);
             }
             for s in stealers {
@@ -403,11 +404,11 @@ mod loom_tests {
     #[test]
     fn overflow_while_stealing() {
         loom::model(|| {
-            let (steal, mut local) = local::<usize>();
+            let (steal, mut owner) = local::<usize>();
             let sink = Arc::new(Sink::default());
             // Fill the ring, so the next push overflows unless a steal is in progress.
             for i in 0..CAPACITY {
-                local.push_back_or_overflow(i, &*sink);
+                owner.push_back_or_overflow(i, &*sink);
             }
             let stealer = thread::spawn(move || {
                 let (_, mut mine) = local::<usize>();
@@ -420,9 +421,9 @@ mod loom_tests {
                 }
                 got
             });
-            local.push_back_or_overflow(CAPACITY, &*sink);
+            owner.push_back_or_overflow(CAPACITY, &*sink);
             let mut seen = stealer.join().unwrap();
-            while let Some(t) = local.pop() {
+            while let Some(t) = owner.pop() {
                 seen.push(t);
             }
             seen.extend(sink.0.lock().unwrap().drain(..));

@@ -20,7 +20,6 @@
 //! current poll to end. Making it stealable costs an atomic per wake; left for measurement.
 
 use crate::loom::atomic::{AtomicU64, Ordering::Relaxed};
-use crate::loom::Arc;
 use crate::runtime_config::Config;
 use crate::scheduler::inject::Inject;
 use crate::scheduler::multi_thread::idle::Idle;
@@ -31,6 +30,7 @@ use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task, TaskMeta};
 use crate::util::{CachePadded, FastRand};
 use std::cell::RefCell;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 

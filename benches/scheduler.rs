@@ -1,0 +1,594 @@
+//! Scheduler benchmarks: this crate's multi-thread runtime side by side with tokio and smol
+//! (an `async_executor::Executor` driven by the same number of threads).
+//!
+//! ```text
+//! cargo bench --bench scheduler -- [--workers N] [--runs N] [--filter NAME] [--quick]
+//! ```
+//!
+//! Each runtime is built once per workload, runs it once to warm up and then `--runs` times
+//! (default 5); the table shows the median. Absolute numbers move between machines and runs:
+//! compare the ratios, which are measured side by side in one process.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::future::Future;
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use async_executor::{Executor, Task};
+
+const SPAWN_TASKS: usize = 100_000;
+const YIELD_TASKS: usize = 200;
+const YIELDS_PER_TASK: usize = 5_000;
+const PAIRS: usize = 1_000;
+const ROUND_TRIPS: usize = 100;
+const CHAIN_DEPTH: usize = 50_000;
+const IDLE_TASKS: usize = 10_000;
+
+// ===== counting allocator =====
+
+/// Net bytes the process holds from the allocator, kept by [`Counting`].
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+/// The system allocator plus one relaxed add per call, so `idle_task_memory` can see what a
+/// parked task holds. Timed workloads pay the same small cost on every runtime.
+struct Counting;
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+// SAFETY: every method forwards its arguments unchanged to `System` and returns its result;
+// the counter is bookkeeping that never affects the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on as is.
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            LIVE_BYTES.fetch_add(layout.size() as isize, Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let ptr = unsafe { System.alloc_zeroed(layout) };
+        if !ptr.is_null() {
+            LIVE_BYTES.fetch_add(layout.size() as isize, Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from this allocator, so from `System`, with `layout`.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE_BYTES.fetch_sub(layout.size() as isize, Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: `ptr` came from `System` with `layout`; the caller upholds the rest.
+        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new.is_null() {
+            LIVE_BYTES.fetch_add(new_size as isize - layout.size() as isize, Relaxed);
+        }
+        new
+    }
+}
+
+// ===== the runtimes under test =====
+
+/// A runtime under test, owned by the bench thread.
+trait Rt: Sized + 'static {
+    /// What the bench thread and tasks spawn through.
+    type Spawner: Spawner;
+
+    /// A multi-thread runtime with `workers` worker threads.
+    fn build(workers: usize) -> Self;
+    fn spawner(&self) -> Self::Spawner;
+    /// Runs `fut` to completion on the (non-runtime) bench thread.
+    fn block_on<F: Future>(&self, fut: F) -> F::Output;
+    fn yield_now() -> impl Future<Output = ()> + Send;
+    /// The two halves of one ping-pong pair, talking over two capacity-1 channels: by default
+    /// tokio's, which work on any runtime (this crate's own channel comes later).
+    fn ping_pong_pair(rounds: usize) -> (impl Job, impl Job) {
+        tokio_pair(rounds)
+    }
+}
+
+/// What every benchmark task is.
+trait Job: Future<Output = ()> + Send + 'static {}
+
+impl<F: Future<Output = ()> + Send + 'static> Job for F {}
+
+/// A cloneable way to put tasks on one runtime.
+trait Spawner: Clone + Send + Sync + 'static {
+    /// Resolves when the task finishes. Its output is ignored: workloads count completed
+    /// work in [`DONE`] instead, which also catches failed tasks.
+    type Join: Future + Send + 'static;
+
+    /// Spawns from inside one of the runtime's tasks, the way application code does.
+    fn spawn(&self, fut: impl Job) -> Self::Join;
+    /// Spawns from a thread outside the runtime, through its handle.
+    fn spawn_remote(&self, fut: impl Job) -> Self::Join;
+    /// Lets the task run on with nobody waiting for it.
+    fn detach(join: Self::Join) {
+        drop(join);
+    }
+}
+
+type Ours = runtime::Runtime;
+type Tokio = tokio::runtime::Runtime;
+
+impl Rt for Ours {
+    type Spawner = runtime::Handle;
+
+    fn build(workers: usize) -> Self {
+        runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .build()
+            .expect("build the runtime")
+    }
+    fn spawner(&self) -> runtime::Handle {
+        self.handle().clone()
+    }
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        Ours::block_on(self, fut)
+    }
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        runtime::yield_now()
+    }
+}
+
+impl Spawner for runtime::Handle {
+    type Join = runtime::task::JoinHandle<()>;
+
+    fn spawn(&self, fut: impl Job) -> Self::Join {
+        runtime::spawn(fut)
+    }
+    fn spawn_remote(&self, fut: impl Job) -> Self::Join {
+        runtime::Handle::spawn(self, fut)
+    }
+}
+
+impl Rt for Tokio {
+    type Spawner = tokio::runtime::Handle;
+
+    fn build(workers: usize) -> Self {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .build()
+            .expect("build the tokio runtime")
+    }
+    fn spawner(&self) -> tokio::runtime::Handle {
+        self.handle().clone()
+    }
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        Tokio::block_on(self, fut)
+    }
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        tokio::task::yield_now()
+    }
+}
+
+impl Spawner for tokio::runtime::Handle {
+    type Join = tokio::task::JoinHandle<()>;
+
+    fn spawn(&self, fut: impl Job) -> Self::Join {
+        tokio::spawn(fut)
+    }
+    fn spawn_remote(&self, fut: impl Job) -> Self::Join {
+        tokio::runtime::Handle::spawn(self, fut)
+    }
+}
+
+/// smol's executor run by `workers` threads, each blocked in `Executor::run` until drop.
+struct Smol {
+    ex: Arc<Executor<'static>>,
+    /// Dropping it closes the channel every worker's `run` waits on.
+    stop: Option<async_channel::Sender<()>>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl Drop for Smol {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        for thread in self.threads.drain(..) {
+            thread.join().expect("a smol worker panicked");
+        }
+    }
+}
+
+impl Rt for Smol {
+    type Spawner = Arc<Executor<'static>>;
+
+    fn build(workers: usize) -> Self {
+        let ex = Arc::new(Executor::new());
+        let (stop, stopped) = async_channel::bounded::<()>(1);
+        let threads = (0..workers)
+            .map(|i| {
+                let (ex, stopped) = (ex.clone(), stopped.clone());
+                thread::Builder::new()
+                    .name(format!("smol-worker-{i}"))
+                    .spawn(move || {
+                        let _closed = futures_lite::future::block_on(ex.run(stopped.recv()));
+                    })
+                    .expect("spawn a smol worker")
+            })
+            .collect();
+        Smol {
+            ex,
+            stop: Some(stop),
+            threads,
+        }
+    }
+    fn spawner(&self) -> Arc<Executor<'static>> {
+        self.ex.clone()
+    }
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        futures_lite::future::block_on(fut)
+    }
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        futures_lite::future::yield_now()
+    }
+    fn ping_pong_pair(rounds: usize) -> (impl Job, impl Job) {
+        let (ping_tx, ping_rx) = async_channel::bounded(1);
+        let (pong_tx, pong_rx) = async_channel::bounded(1);
+        let pinger = async move {
+            for i in 0..rounds {
+                ping_tx.send(i).await.expect("the ponger is alive");
+                assert_eq!(pong_rx.recv().await, Ok(i));
+            }
+            done();
+        };
+        let ponger = async move {
+            while let Ok(v) = ping_rx.recv().await {
+                pong_tx.send(v).await.expect("the pinger is alive");
+            }
+        };
+        (pinger, ponger)
+    }
+}
+
+impl Spawner for Arc<Executor<'static>> {
+    type Join = Task<()>;
+
+    fn spawn(&self, fut: impl Job) -> Task<()> {
+        Executor::spawn(self, fut)
+    }
+    fn spawn_remote(&self, fut: impl Job) -> Task<()> {
+        Executor::spawn(self, fut)
+    }
+    fn detach(join: Task<()>) {
+        // Dropping a smol `Task` would cancel it.
+        join.detach();
+    }
+}
+
+/// One ping-pong pair over `tokio::sync::mpsc` (runtime-agnostic, used by ours and tokio).
+fn tokio_pair(rounds: usize) -> (impl Job, impl Job) {
+    let (ping_tx, mut ping_rx) = tokio::sync::mpsc::channel(1);
+    let (pong_tx, mut pong_rx) = tokio::sync::mpsc::channel(1);
+    let pinger = async move {
+        for i in 0..rounds {
+            ping_tx.send(i).await.expect("the ponger is alive");
+            assert_eq!(pong_rx.recv().await, Some(i));
+        }
+        done();
+    };
+    let ponger = async move {
+        while let Some(v) = ping_rx.recv().await {
+            pong_tx.send(v).await.expect("the pinger is alive");
+        }
+    };
+    (pinger, ponger)
+}
+
+// ===== workloads =====
+
+/// Units of work finished in the current iteration. Checked after every iteration, so a
+/// runtime that loses or fails tasks cannot post a good time.
+static DONE: AtomicUsize = AtomicUsize::new(0);
+
+fn done() {
+    DONE.fetch_add(1, Relaxed);
+}
+
+fn expect_done(expected: usize, workload: &str) {
+    let got = DONE.swap(0, Relaxed);
+    assert_eq!(
+        got, expected,
+        "{workload}: {got} of {expected} units of work finished"
+    );
+}
+
+async fn join_all<J: Future>(handles: Vec<J>) {
+    for handle in handles {
+        handle.await;
+    }
+}
+
+/// Spawns the future `root` builds as a task from the bench thread, so the workload runs in
+/// task context, and returns how long it took to finish.
+fn time_in_task<R: Rt, F: Job>(rt: &R, root: impl FnOnce(R::Spawner) -> F) -> Duration {
+    let s = rt.spawner();
+    let start = Instant::now();
+    rt.block_on(s.spawn_remote(root(s.clone())));
+    start.elapsed()
+}
+
+fn spawn_many_local<R: Rt>(rt: &R) -> Duration {
+    let elapsed = time_in_task(rt, |s| async move {
+        let handles: Vec<_> = (0..SPAWN_TASKS)
+            .map(|_| s.spawn(async { done() }))
+            .collect();
+        join_all(handles).await;
+    });
+    expect_done(SPAWN_TASKS, "spawn_many_local");
+    elapsed
+}
+
+fn spawn_many_remote<R: Rt>(rt: &R) -> Duration {
+    let s = rt.spawner();
+    let start = Instant::now();
+    let handles: Vec<_> = (0..SPAWN_TASKS)
+        .map(|_| s.spawn_remote(async { done() }))
+        .collect();
+    rt.block_on(join_all(handles));
+    let elapsed = start.elapsed();
+    expect_done(SPAWN_TASKS, "spawn_many_remote");
+    elapsed
+}
+
+fn yield_many<R: Rt>(rt: &R) -> Duration {
+    let elapsed = time_in_task(rt, |s| async move {
+        let task = || async {
+            for _ in 0..YIELDS_PER_TASK {
+                R::yield_now().await;
+            }
+            done();
+        };
+        let handles: Vec<_> = (0..YIELD_TASKS).map(|_| s.spawn(task())).collect();
+        join_all(handles).await;
+    });
+    expect_done(YIELD_TASKS, "yield_many");
+    elapsed
+}
+
+fn ping_pong<R: Rt>(rt: &R) -> Duration {
+    let elapsed = time_in_task(rt, |s| async move {
+        let mut handles = Vec::with_capacity(2 * PAIRS);
+        for _ in 0..PAIRS {
+            let (pinger, ponger) = R::ping_pong_pair(ROUND_TRIPS);
+            handles.push(s.spawn(ponger));
+            handles.push(s.spawn(pinger));
+        }
+        join_all(handles).await;
+    });
+    expect_done(PAIRS, "ping_pong");
+    elapsed
+}
+
+/// One link: counts itself, then spawns the next and returns without waiting for it.
+fn chain_link<S: Spawner>(s: S, left: usize, finished: mpsc::Sender<()>) {
+    done();
+    if left == 1 {
+        finished
+            .send(())
+            .expect("the bench thread waits for the chain");
+        return;
+    }
+    let next = s.clone();
+    S::detach(s.spawn(async move { chain_link(next, left - 1, finished) }));
+}
+
+fn chained_spawn<R: Rt>(rt: &R) -> Duration {
+    let s = rt.spawner();
+    let (finished, wait) = mpsc::channel();
+    let start = Instant::now();
+    let first = s.clone();
+    R::Spawner::detach(s.spawn_remote(async move { chain_link(first, CHAIN_DEPTH, finished) }));
+    wait.recv().expect("the last link signals");
+    let elapsed = start.elapsed();
+    expect_done(CHAIN_DEPTH, "chained_spawn");
+    elapsed
+}
+
+/// Heap bytes held per spawned task that waits forever (not timed).
+fn idle_task_bytes<R: Rt>(workers: usize) -> f64 {
+    let settle = || thread::sleep(Duration::from_millis(100));
+    let rt = R::build(workers);
+    let s = rt.spawner();
+    // Run as many short tasks first, so queue buffers and per-thread state grown by a burst of
+    // spawns are in the baseline rather than billed to the idle tasks.
+    let warm: Vec<_> = (0..IDLE_TASKS).map(|_| s.spawn_remote(async {})).collect();
+    rt.block_on(join_all(warm));
+    let mut parked = Vec::with_capacity(IDLE_TASKS);
+    settle();
+    let before = LIVE_BYTES.load(Relaxed);
+    parked.extend((0..IDLE_TASKS).map(|_| s.spawn_remote(std::future::pending())));
+    settle();
+    let bytes = LIVE_BYTES.load(Relaxed) - before;
+    // Dropping the runtime drops the parked tasks (smol's `Task`s cancel them as they drop).
+    drop(parked);
+    drop(rt);
+    bytes as f64 / IDLE_TASKS as f64
+}
+
+// ===== harness =====
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    assert!(!samples.is_empty(), "median of no samples");
+    samples.sort_unstable();
+    let mid = samples.len() / 2;
+    if samples.len() % 2 == 1 {
+        samples[mid]
+    } else {
+        (samples[mid - 1] + samples[mid]) / 2
+    }
+}
+
+/// Runs `iteration` once to warm up and `runs` more times; returns the median.
+fn measure(runs: usize, mut iteration: impl FnMut() -> Duration) -> Duration {
+    iteration();
+    median((0..runs).map(|_| iteration()).collect())
+}
+
+/// Builds `R` once for all runs of `work` and drops it afterwards, outside the timings.
+fn bench<R: Rt>(cfg: &Config, work: fn(&R) -> Duration) -> Duration {
+    let rt = R::build(cfg.workers);
+    measure(cfg.runs, || work(&rt))
+}
+
+/// A timed workload, instantiated for each runtime.
+struct Workload {
+    name: &'static str,
+    ours: fn(&Ours) -> Duration,
+    tokio: fn(&Tokio) -> Duration,
+    smol: fn(&Smol) -> Duration,
+}
+
+macro_rules! workload {
+    ($f:ident) => {
+        Workload {
+            name: stringify!($f),
+            ours: $f,
+            tokio: $f,
+            smol: $f,
+        }
+    };
+}
+
+struct Config {
+    workers: usize,
+    runs: usize,
+    filter: Option<String>,
+    /// The arguments given after `--`, to print the command back.
+    args: Vec<String>,
+}
+
+impl Config {
+    fn from_args() -> Config {
+        // cargo bench passes `--bench` to every bench binary; it says nothing about this one.
+        let given: Vec<String> = std::env::args()
+            .skip(1)
+            .filter(|a| a != "--bench")
+            .collect();
+        let mut cfg = Config {
+            workers: thread::available_parallelism().map_or(2, |n| n.get()),
+            runs: 5,
+            filter: None,
+            args: given.clone(),
+        };
+        let mut args = given.into_iter();
+        while let Some(arg) = args.next() {
+            let mut value = || {
+                args.next()
+                    .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
+            };
+            let count = |v: String| {
+                v.parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .unwrap_or_else(|| usage(&format!("bad count {v:?}")))
+            };
+            match arg.as_str() {
+                "--quick" => cfg.runs = 1,
+                "--workers" => cfg.workers = count(value()),
+                "--runs" => cfg.runs = count(value()),
+                "--filter" => cfg.filter = Some(value()),
+                other => usage(&format!("unknown argument {other:?}")),
+            }
+        }
+        cfg
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        self.filter
+            .as_ref()
+            .is_none_or(|f| name.contains(f.as_str()))
+    }
+}
+
+fn usage(problem: &str) -> ! {
+    eprintln!("{problem}\nusage: cargo bench --bench scheduler -- [--workers N] [--runs N] [--filter NAME] [--quick]");
+    std::process::exit(2)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// One table row: the name left-aligned, then right-aligned cells.
+fn print_row<C: std::fmt::Display>(name: &str, cells: impl IntoIterator<Item = C>) {
+    let cells: Vec<_> = cells.into_iter().map(|c| format!("{c:>14}")).collect();
+    println!("{name:<18} | {}", cells.join(" | "));
+}
+
+fn main() {
+    let cfg = Config::from_args();
+    let (workers, runs) = (cfg.workers, cfg.runs);
+    println!("scheduler: {workers} workers each, median of {runs} runs after one warm-up\n");
+
+    let workloads = [
+        workload!(spawn_many_local),
+        workload!(spawn_many_remote),
+        workload!(yield_many),
+        workload!(ping_pong),
+        workload!(chained_spawn),
+    ];
+    let header = ["runtime ms", "tokio ms", "smol ms", "runtime/tokio"];
+    print_row("workload", header.iter().chain(&["runtime/best"]));
+    let mut vs_best = Vec::new();
+    for w in workloads.iter().filter(|w| cfg.wants(w.name)) {
+        let ours = ms(bench(&cfg, w.ours));
+        let tokio = ms(bench(&cfg, w.tokio));
+        let smol = ms(bench(&cfg, w.smol));
+        let ratio = ours / tokio.min(smol);
+        let times = [ours, tokio, smol].map(|t| format!("{t:.1}"));
+        print_row(
+            w.name,
+            times
+                .into_iter()
+                .chain([ours / tokio, ratio].map(|r| format!("{r:.2}"))),
+        );
+        vs_best.push((w.name, ratio));
+    }
+    if !vs_best.is_empty() {
+        let (meets, misses): (Vec<_>, Vec<_>) = vs_best.iter().partition(|(_, r)| *r <= 1.0);
+        let list = |rows: Vec<&(&str, f64)>| {
+            let names: Vec<_> = rows.iter().map(|(n, r)| format!("{n} ({r:.2})")).collect();
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        };
+        println!("\nruntime/best <= 1.00 (meets): {}", list(meets));
+        println!("runtime/best >  1.00 (misses): {}", list(misses));
+    }
+
+    if cfg.wants("idle_task_memory") {
+        let ours = idle_task_bytes::<Ours>(workers);
+        let tokio = idle_task_bytes::<Tokio>(workers);
+        let smol = idle_task_bytes::<Smol>(workers);
+        println!();
+        print_row(
+            "workload",
+            [
+                "runtime B/task",
+                "tokio B/task",
+                "smol B/task",
+                "runtime/tokio",
+            ],
+        );
+        let cells = [ours, tokio, smol].map(|b| format!("{b:.1}"));
+        print_row(
+            "idle_task_memory",
+            cells.into_iter().chain([format!("{:.2}", ours / tokio)]),
+        );
+    }
+
+    let args = cfg.args.join(" ");
+    let sep = if args.is_empty() { "" } else { " -- " };
+    println!("\ncommand: cargo bench --bench scheduler{sep}{args}");
+}
