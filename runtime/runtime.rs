@@ -29,6 +29,8 @@ pub struct Runtime {
     flavor: Flavor,
     handle: Handle,
     blocking: crate::blocking::Spawner,
+    /// Set once shut down, so `Drop` after `shutdown_timeout` doesn't wait again.
+    is_shut_down: bool,
 }
 
 enum Flavor {
@@ -55,6 +57,7 @@ impl Runtime {
                     flavor: Flavor::CurrentThread(ct),
                     handle: Handle::from_scheduler(scheduler::Handle::CurrentThread(handle)),
                     blocking,
+                    is_shut_down: false,
                 })
             }
             Kind::MultiThread => {
@@ -65,6 +68,7 @@ impl Runtime {
                     flavor: Flavor::MultiThread(mt),
                     handle: Handle::from_scheduler(scheduler::Handle::MultiThread(handle)),
                     blocking,
+                    is_shut_down: false,
                 })
             }
         }
@@ -136,6 +140,9 @@ impl Runtime {
     }
 
     fn shutdown(&mut self, timeout: Option<Duration>) {
+        if std::mem::replace(&mut self.is_shut_down, true) {
+            return;
+        }
         let started = std::time::Instant::now();
         match &self.flavor {
             Flavor::CurrentThread(ct) => {

@@ -16,12 +16,9 @@ use std::fmt;
 /// ```
 pub struct JoinError {
     id: Id,
-    repr: Repr,
-}
-
-enum Repr {
-    Cancelled,
-    Panic(SyncPanic),
+    /// `None`: cancelled. Boxed twice so the error stays two words, which keeps every
+    /// task's output slot small.
+    panic: Option<Box<SyncPanic>>,
 }
 
 /// The panic payload, made `Sync` by only ever handing it out by value.
@@ -33,27 +30,24 @@ unsafe impl Sync for SyncPanic {}
 
 impl JoinError {
     pub(crate) fn cancelled(id: Id) -> JoinError {
-        JoinError {
-            id,
-            repr: Repr::Cancelled,
-        }
+        JoinError { id, panic: None }
     }
 
     pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
             id,
-            repr: Repr::Panic(SyncPanic(payload)),
+            panic: Some(Box::new(SyncPanic(payload))),
         }
     }
 
     /// Whether the task was cancelled (aborted, or dropped by runtime shutdown).
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        self.panic.is_none()
     }
 
     /// Whether the task panicked.
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        self.panic.is_some()
     }
 
     /// The panic payload.
@@ -69,9 +63,9 @@ impl JoinError {
 
     /// The panic payload, or the error back if the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
-        match self.repr {
-            Repr::Panic(SyncPanic(payload)) => Ok(payload),
-            Repr::Cancelled => Err(self),
+        match self.panic {
+            Some(panic) => Ok(panic.0),
+            None => Err(self),
         }
     }
 
@@ -91,9 +85,9 @@ fn panic_message(payload: &SyncPanic) -> Option<&str> {
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Cancelled => write!(f, "task {} was cancelled", self.id),
-            Repr::Panic(p) => match panic_message(p) {
+        match &self.panic {
+            None => write!(f, "task {} was cancelled", self.id),
+            Some(p) => match panic_message(p) {
                 Some(msg) => write!(f, "task {} panicked with message {msg:?}", self.id),
                 None => write!(f, "task {} panicked", self.id),
             },
@@ -103,9 +97,9 @@ impl fmt::Display for JoinError {
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.id),
-            Repr::Panic(p) => match panic_message(p) {
+        match &self.panic {
+            None => write!(f, "JoinError::Cancelled({})", self.id),
+            Some(p) => match panic_message(p) {
                 Some(msg) => write!(f, "JoinError::Panic({}, {msg:?}, ...)", self.id),
                 None => write!(f, "JoinError::Panic({}, ...)", self.id),
             },

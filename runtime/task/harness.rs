@@ -124,6 +124,17 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     fn store_and_complete(self, output: Result<F::Output, JoinError>) {
         set_stage(&self.core().stage, Stage::Finished(output));
         let snapshot = self.header().state.transition_to_complete();
+        // Leave the owned list before waking the joiner, so a task that joined this one
+        // sees it gone from the runtime's alive count.
+        let task = Task::<S>::from_raw(self.raw());
+        let released = self.core().scheduler.release(&task);
+        std::mem::forget(task);
+        let count = if let Some(owned) = released {
+            std::mem::forget(owned);
+            2
+        } else {
+            1
+        };
         // Whatever the output's drop or the join waker does, the task must still be
         // released below, so a panic there is contained.
         let _ = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -146,15 +157,6 @@ impl<F: Future, S: Schedule> Harness<F, S> {
                 }
             }
         }));
-        let task = Task::<S>::from_raw(self.raw());
-        let released = self.core().scheduler.release(&task);
-        std::mem::forget(task);
-        let count = if let Some(owned) = released {
-            std::mem::forget(owned);
-            2
-        } else {
-            1
-        };
         if self.header().state.transition_to_terminal(count) {
             self.raw().dealloc();
         }

@@ -64,14 +64,15 @@ pub(crate) enum Stage<F: Future> {
 pub(crate) struct Trailer {
     /// The `JoinHandle`'s waker; who may touch it is decided by `JOIN_WAKER` (see `state`).
     pub(crate) waker: UnsafeCell<Option<Waker>>,
-    pub(crate) name: Option<Box<str>>,
+    /// Boxed twice: one word in every task, a second allocation only for named ones.
+    pub(crate) name: Option<Box<Box<str>>>,
     pub(crate) location: &'static Location<'static>,
 }
 
 /// What a task knows about itself besides its future.
 pub(crate) struct TaskMeta {
     pub(crate) id: Id,
-    pub(crate) name: Option<Box<str>>,
+    pub(crate) name: Option<Box<Box<str>>>,
     pub(crate) location: &'static Location<'static>,
 }
 

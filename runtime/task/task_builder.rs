@@ -58,7 +58,7 @@ impl<'a> Builder<'a> {
     fn meta(&self, location: &'static Location<'static>) -> TaskMeta {
         TaskMeta {
             id: crate::task::Id::next(),
-            name: self.name.map(Box::from),
+            name: self.name.map(|name| Box::new(Box::from(name))),
             location,
         }
     }
