@@ -11,8 +11,6 @@ use std::task::Waker;
 
 struct Context {
     handle: RefCell<Option<Handle>>,
-    scheduler: Cell<*const scheduler::Context>,
-    task_id: Cell<Option<Id>>,
     runtime_entered: Cell<bool>,
 }
 
@@ -20,11 +18,13 @@ thread_local! {
     static CONTEXT: Context = const {
         Context {
             handle: RefCell::new(None),
-            scheduler: Cell::new(std::ptr::null()),
-            task_id: Cell::new(None),
             runtime_entered: Cell::new(false),
         }
     };
+    // Touched on every poll and wake: kept apart from `CONTEXT`, whose handle needs a
+    // destructor, so that accessing them is a plain TLS load with no init-state check.
+    static SCHEDULER: Cell<*const scheduler::Context> = const { Cell::new(std::ptr::null()) };
+    static TASK_ID: Cell<Option<Id>> = const { Cell::new(None) };
 }
 
 pub(crate) const NO_RUNTIME: &str = "there is no runtime here: this must be called from the \
@@ -111,19 +111,17 @@ pub(crate) fn set_scheduler<R>(cx: &scheduler::Context, f: impl FnOnce() -> R) -
     struct Reset(*const scheduler::Context);
     impl Drop for Reset {
         fn drop(&mut self) {
-            let _ = CONTEXT.try_with(|c| c.scheduler.set(self.0));
+            SCHEDULER.set(self.0);
         }
     }
-    let prev = CONTEXT.with(|c| c.scheduler.replace(cx));
+    let prev = SCHEDULER.replace(cx);
     let _reset = Reset(prev);
     f()
 }
 
 /// Runs `f` with this thread's scheduler context, if any.
 pub(crate) fn with_scheduler<R>(f: impl FnOnce(Option<&scheduler::Context>) -> R) -> R {
-    let ptr = CONTEXT
-        .try_with(|c| c.scheduler.get())
-        .unwrap_or(std::ptr::null());
+    let ptr = SCHEDULER.get();
     // SAFETY: the pointer is set by `set_scheduler` for the duration of a call that
     // borrows the context, and reset before that borrow ends; it is only read on this
     // thread.
@@ -141,9 +139,7 @@ pub(crate) fn defer(waker: &Waker) {
 
 /// Sets the running task's id until the guard drops.
 pub(crate) fn set_current_task_id(id: Option<Id>) -> TaskIdGuard {
-    let prev = CONTEXT
-        .try_with(|cx| cx.task_id.replace(id))
-        .unwrap_or(None);
+    let prev = TASK_ID.replace(id);
     TaskIdGuard { prev }
 }
 
@@ -153,10 +149,10 @@ pub(crate) struct TaskIdGuard {
 
 impl Drop for TaskIdGuard {
     fn drop(&mut self) {
-        let _ = CONTEXT.try_with(|cx| cx.task_id.set(self.prev));
+        TASK_ID.set(self.prev);
     }
 }
 
 pub(crate) fn current_task_id() -> Option<Id> {
-    CONTEXT.try_with(|cx| cx.task_id.get()).unwrap_or(None)
+    TASK_ID.get()
 }

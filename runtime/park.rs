@@ -27,14 +27,19 @@ impl ParkInner {
 
     /// Blocks until unparked (or `timeout` passes); consumes one pending unpark.
     pub(crate) fn park(&self, timeout: Option<Duration>) {
+        if timeout == Some(Duration::ZERO) {
+            // A turn that must not block: consume a pending unpark, reading first so the
+            // common nothing-pending case writes no shared cache line.
+            if self.state.load(SeqCst) == NOTIFIED {
+                let _ = self.state.compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst);
+            }
+            return;
+        }
         if self
             .state
             .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
             .is_ok()
         {
-            return;
-        }
-        if timeout == Some(Duration::ZERO) {
             return;
         }
         let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());

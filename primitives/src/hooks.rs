@@ -17,16 +17,19 @@ thread_local! {
 }
 
 /// Replaces the current task's budget, returning the previous one.
+#[inline]
 pub fn set_budget(budget: Option<u8>) -> Option<u8> {
     BUDGET.with(|b| b.replace(budget))
 }
 
 /// The budget left in the current poll (`None`: unconstrained).
+#[inline]
 pub fn budget() -> Option<u8> {
     BUDGET.with(Cell::get)
 }
 
 /// Whether the current poll has any budget left.
+#[inline]
 pub fn has_budget_remaining() -> bool {
     budget() != Some(0)
 }
@@ -74,11 +77,13 @@ impl Drop for RestoreOnPending {
 }
 
 /// Marks (or unmarks) the current thread as a runtime worker; returns the previous mark.
+#[inline]
 pub fn set_worker_thread(is_worker: bool) -> bool {
     WORKER.with(|w| w.replace(is_worker))
 }
 
 /// Whether the current thread is a runtime worker (blocking on it would stall tasks).
+#[inline]
 pub fn is_worker_thread() -> bool {
     WORKER.with(Cell::get)
 }

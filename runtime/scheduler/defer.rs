@@ -30,16 +30,18 @@ impl Defer {
     }
 
     pub(crate) fn wake(&self) {
-        // Wakes may defer again (a woken task can't run here, but be robust): take one
-        // batch at a time without holding the borrow while waking.
-        loop {
-            let batch = std::mem::take(&mut *self.deferred.borrow_mut());
-            if batch.is_empty() {
-                return;
-            }
-            for waker in batch {
+        // Wake outside the borrow (a wake may defer again), and hand the emptied buffer
+        // back so its capacity is reused instead of reallocated every driver turn.
+        let mut batch = std::mem::take(&mut *self.deferred.borrow_mut());
+        while !batch.is_empty() {
+            for waker in batch.drain(..) {
                 waker.wake();
             }
+            std::mem::swap(&mut batch, &mut *self.deferred.borrow_mut());
+        }
+        let mut deferred = self.deferred.borrow_mut();
+        if deferred.capacity() < batch.capacity() {
+            *deferred = batch;
         }
     }
 }

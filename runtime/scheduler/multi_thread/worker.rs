@@ -156,11 +156,12 @@ impl Context {
                 core = self.run_task(task, core);
                 continue;
             }
-            if let Some(task) = self.steal_work(&mut core) {
-                core = self.run_task(task, core);
-            } else if !self.defer.is_empty() {
-                // Only deferred yielders: one driver turn, then they run again.
+            if !self.defer.is_empty() {
+                // Our own yielders are waiting on a driver turn: take it and run them
+                // here, where they are cache-warm, rather than steal someone else's.
                 core = self.park_timeout(core, Some(Duration::ZERO));
+            } else if let Some(task) = self.steal_work(&mut core) {
+                core = self.run_task(task, core);
             } else {
                 core = self.park(core);
             }
