@@ -1,52 +1,69 @@
-//! The park/unpark seam between the schedulers and whatever waits for outside events.
+//! The park/unpark seam between the schedulers and the drivers of outside events.
 //!
 //! A scheduler with nothing to run parks its thread *in the driver*; anything that makes
 //! work for it (a remote spawn, a wake from another thread) unparks it through a
 //! [`Handle`]. The schedulers only see `park`, `park_timeout`, `unpark` and `shutdown`:
-//! the IO reactor and the timer wheel plug in behind these same calls (the reactor's poll
-//! becomes `park`, its `mio::Waker` becomes `unpark`), so the schedulers never name mio.
+//! behind them the time driver parks the IO reactor (`mio::Poll`) with the time to the
+//! next timer, and `unpark` is the reactor's `mio::Waker`. The schedulers never name mio.
 //!
-//! Today the driver only parks the thread. Exactly one thread at a time holds the
-//! [`Driver`] (the current-thread scheduler's thread, or whichever multi-thread worker took
-//! it); the other workers park on their own condvars.
+//! Exactly one thread at a time holds the [`Driver`] (the current-thread scheduler's
+//! thread, or whichever multi-thread worker took it); the other workers park on their own
+//! condvars.
 
-use crate::park::ParkInner;
-use std::sync::Arc;
+use crate::reactor::{IoDriver, IoHandle};
+use crate::time::driver::{TimeDriver, TimeHandle};
+use std::io;
 use std::time::Duration;
 
-#[derive(Debug)]
 pub(crate) struct Driver {
-    park: Arc<ParkInner>,
+    time: TimeDriver,
 }
 
-/// Wakes the thread parked in the driver; cloneable and usable from any thread.
-#[derive(Clone, Debug)]
+/// Reaches the drivers from any thread: registers IO and timers, and unparks.
+#[derive(Clone)]
 pub(crate) struct Handle {
-    park: Arc<ParkInner>,
+    pub(crate) io: IoHandle,
+    pub(crate) time: TimeHandle,
 }
 
 impl Driver {
-    pub(crate) fn new() -> (Driver, Handle) {
-        let park = Arc::new(ParkInner::new());
-        (Driver { park: park.clone() }, Handle { park })
+    pub(crate) fn new() -> io::Result<(Driver, Handle)> {
+        let (io, io_handle) = IoDriver::new()?;
+        let (time, time_handle) = TimeDriver::new(io, io_handle.clone());
+        Ok((
+            Driver { time },
+            Handle {
+                io: io_handle,
+                time: time_handle,
+            },
+        ))
     }
 
-    /// Waits for an unpark (or, later, IO and timer events).
+    /// Waits for IO, a timer or an unpark.
     pub(crate) fn park(&mut self) {
-        self.park.park(None);
+        self.time.park(None);
     }
 
     /// Waits at most `timeout`; `Duration::ZERO` is one non-blocking turn.
     pub(crate) fn park_timeout(&mut self, timeout: Duration) {
-        self.park.park(Some(timeout));
+        self.time.park(Some(timeout));
     }
 
-    /// Releases what the driver holds; wakes nobody.
-    pub(crate) fn shutdown(&mut self) {}
+    /// Stops timers and IO: whatever still waits on them is woken and gets an error (or,
+    /// for a timer, a panic that says its runtime is gone).
+    pub(crate) fn shutdown(&mut self) {
+        self.time.shutdown();
+    }
 }
 
 impl Handle {
     pub(crate) fn unpark(&self) {
-        self.park.unpark();
+        self.io.unpark();
+    }
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver").finish_non_exhaustive()
     }
 }

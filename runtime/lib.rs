@@ -24,6 +24,7 @@ mod handle;
 mod loom;
 mod metrics;
 mod park;
+mod reactor;
 #[allow(clippy::module_inception)]
 mod runtime;
 mod runtime_config;
@@ -31,7 +32,10 @@ mod scheduler;
 mod spawn;
 mod util;
 
+pub mod io;
+pub mod net;
 pub mod task;
+pub mod time;
 
 pub use builder::Builder;
 pub use handle::{EnterGuard, Handle, TryCurrentError};

@@ -33,6 +33,10 @@ pub struct RuntimeMetrics {
     pub idle_blocking_threads: usize,
     /// Blocking jobs waiting for a thread.
     pub blocking_queue_depth: usize,
+    /// IO readiness events the reactor dispatched.
+    pub io_events: u64,
+    /// IO resources (sockets) registered with the reactor now.
+    pub io_registrations: usize,
 }
 
 impl RuntimeMetrics {
@@ -45,6 +49,9 @@ impl RuntimeMetrics {
             blocking_queue_depth,
             ..RuntimeMetrics::default()
         };
+        let io = &handle.inner.driver().io;
+        m.io_events = io.events();
+        m.io_registrations = io.registered();
         match &handle.inner {
             scheduler::Handle::CurrentThread(h) => {
                 m.workers = 1;

@@ -52,7 +52,7 @@ impl Runtime {
         let blocking = crate::blocking::Spawner::new(config.clone());
         match kind {
             Kind::CurrentThread => {
-                let (ct, handle) = CurrentThread::new(config, blocking.clone());
+                let (ct, handle) = CurrentThread::new(config, blocking.clone())?;
                 Ok(Runtime {
                     flavor: Flavor::CurrentThread(ct),
                     handle: Handle::from_scheduler(scheduler::Handle::CurrentThread(handle)),

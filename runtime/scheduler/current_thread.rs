@@ -70,8 +70,8 @@ impl CurrentThread {
     pub(crate) fn new(
         config: Config,
         blocking: crate::blocking::Spawner,
-    ) -> (CurrentThread, Arc<Handle>) {
-        let (driver, driver_handle) = Driver::new();
+    ) -> std::io::Result<(CurrentThread, Arc<Handle>)> {
+        let (driver, driver_handle) = Driver::new()?;
         let handle = Arc::new(Handle {
             inject: Inject::new(),
             owned: OwnedTasks::new(1),
@@ -88,13 +88,13 @@ impl CurrentThread {
             tick: 0,
             driver: Some(driver),
         });
-        (
+        Ok((
             CurrentThread {
                 core: Mutex::new(Some(core)),
                 handle: handle.clone(),
             },
             handle,
-        )
+        ))
     }
 
     fn take_core(&self) -> Option<Box<Core>> {
@@ -257,6 +257,10 @@ impl Handle {
             self.schedule(notified);
         }
         join
+    }
+
+    pub(crate) fn driver(&self) -> &driver::Handle {
+        &self.signal.driver
     }
 
     pub(crate) fn polls(&self) -> u64 {

@@ -40,6 +40,13 @@ impl Handle {
         }
     }
 
+    pub(crate) fn driver(&self) -> &crate::driver::Handle {
+        match self {
+            Handle::CurrentThread(h) => h.driver(),
+            Handle::MultiThread(h) => &h.driver.handle,
+        }
+    }
+
     pub(crate) fn blocking_spawner(&self) -> &crate::blocking::Spawner {
         match self {
             Handle::CurrentThread(h) => &h.blocking,

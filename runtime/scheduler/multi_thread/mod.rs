@@ -33,7 +33,7 @@ impl MultiThread {
         blocking: crate::blocking::Spawner,
         rt_handle: impl Fn(Arc<Handle>) -> crate::Handle,
     ) -> io::Result<(MultiThread, Arc<Handle>)> {
-        let (driver, driver_handle) = Driver::new();
+        let (driver, driver_handle) = Driver::new()?;
         let driver = Arc::new(DriverShared::new(driver, driver_handle));
         let (handle, cores) = worker::create(config, driver, blocking);
         let workers = Arc::new(WorkersDone {

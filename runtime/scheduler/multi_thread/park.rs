@@ -34,7 +34,7 @@ struct Inner {
 /// The one driver, shared by all workers of a runtime.
 pub(crate) struct DriverShared {
     driver: Mutex<Option<Driver>>,
-    handle: driver::Handle,
+    pub(crate) handle: driver::Handle,
 }
 
 impl DriverShared {
@@ -73,9 +73,9 @@ impl Parker {
         }
     }
 
-    /// Parks until unparked.
-    pub(crate) fn park(&mut self) {
-        self.inner.park(None);
+    /// Parks until unparked; returns whether this thread waited in the driver.
+    pub(crate) fn park(&mut self) -> bool {
+        self.inner.park()
     }
 
     /// One driver turn of at most `timeout`, if the driver is free; never blocks on the
@@ -90,22 +90,23 @@ impl Parker {
 }
 
 impl Inner {
-    fn park(&self, _timeout: Option<Duration>) {
+    fn park(&self) -> bool {
         // A pending unpark ends the park before it starts.
         if self
             .state
             .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
             .is_ok()
         {
-            return;
+            return false;
         }
         if let Ok(mut driver) = self.shared.driver.try_lock() {
             if let Some(driver) = driver.as_mut() {
                 self.park_driver(driver);
-                return;
+                return true;
             }
         }
         self.park_condvar();
+        false
     }
 
     fn park_condvar(&self) {

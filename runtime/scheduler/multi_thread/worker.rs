@@ -43,7 +43,7 @@ pub(crate) struct Handle {
     pub(super) inject: Inject<Arc<Handle>>,
     pub(super) idle: Idle,
     pub(crate) owned: OwnedTasks<Arc<Handle>>,
-    pub(super) driver: Arc<DriverShared>,
+    pub(crate) driver: Arc<DriverShared>,
     pub(super) config: Config,
     pub(super) metrics: Box<[CachePadded<WorkerMetrics>]>,
     /// Cores of workers that reached shutdown; the last one in finishes it.
@@ -292,15 +292,21 @@ impl Context {
     fn park_timeout(&self, mut core: Box<Core>, timeout: Option<Duration>) -> Box<Core> {
         let mut park = core.park.take().expect("parker missing");
         *self.core.borrow_mut() = Some(core);
-        match timeout {
-            Some(timeout) => park.park_timeout(timeout),
+        let was_in_driver = match timeout {
+            Some(timeout) => {
+                park.park_timeout(timeout);
+                false
+            }
             None => park.park(),
-        }
+        };
         self.defer.wake();
         let mut core = self.core.borrow_mut().take().expect("core missing");
         core.park = Some(park);
-        if core.run_queue.len() > 1 || (core.lifo_slot.is_some() && !core.run_queue.is_empty()) {
-            // Woken tasks piled up here: let a sleeper take some.
+        let has_tasks = core.lifo_slot.is_some() || !core.run_queue.is_empty();
+        if core.run_queue.len() > 1 || (was_in_driver && has_tasks) {
+            // Woken tasks piled up here, or we leave the driver to run tasks: wake a
+            // sleeper, which takes some of them or parks in the driver in our place, so
+            // a long poll on this thread can't hold up everyone's IO and timers.
             self.handle.notify_parked();
         }
         core

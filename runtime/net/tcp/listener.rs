@@ -1,0 +1,102 @@
+//! `TcpListener`.
+
+use crate::net::addr::{each_addr, ToSocketAddrs};
+use crate::net::tcp::socket::TcpSocket;
+use crate::net::tcp::stream::TcpStream;
+use crate::reactor::{Direction, PollEvented};
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+
+/// A TCP server socket.
+///
+/// ```
+/// # #[runtime::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// let client = runtime::spawn(runtime::net::TcpStream::connect(addr));
+/// let (_conn, peer) = listener.accept().await?;
+/// assert_eq!(peer, client.await.unwrap()?.local_addr()?);
+/// # Ok(())
+/// # }
+/// ```
+pub struct TcpListener {
+    io: PollEvented<mio::net::TcpListener>,
+}
+
+impl TcpListener {
+    /// Binds to `addr` with `SO_REUSEADDR` and a backlog of 1024 (use [`TcpSocket`] for
+    /// other settings), trying each resolved address in turn.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        each_addr(&addr, |addr| async move {
+            let socket = TcpSocket::for_addr(addr)?;
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            socket.listen(1024)
+        })
+        .await
+    }
+
+    pub(crate) fn new(listener: mio::net::TcpListener) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            io: PollEvented::with_interest(listener, mio::Interest::READABLE)?,
+        })
+    }
+
+    /// Waits for a connection.
+    ///
+    /// # Errors
+    ///
+    /// As `accept(2)`: notably `EMFILE` when the process is out of file descriptors. The
+    /// pending connection stays queued, so accept again after freeing descriptors (back
+    /// off first, e.g. with `time::sleep`, instead of retrying in a tight loop).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a connection is only taken off the queue when this returns it.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, addr) =
+            std::future::poll_fn(|cx| self.io.poll_io(cx, Direction::Read, |l| l.accept())).await?;
+        Ok((TcpStream::new(stream)?, addr))
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Wraps a bound, listening std listener (switching it to non-blocking mode).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        listener.set_nonblocking(true)?;
+        TcpListener::new(mio::net::TcpListener::from_std(listener))
+    }
+
+    /// Turns it back into a std listener (still non-blocking).
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        use std::os::fd::{FromRawFd, IntoRawFd};
+        let fd = self.io.into_inner().into_raw_fd();
+        // SAFETY: the fd was just released by the mio listener, which owned it.
+        Ok(unsafe { std::net::TcpListener::from_raw_fd(fd) })
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.get_ref().fmt(f)
+    }
+}
+
+impl std::os::fd::AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}

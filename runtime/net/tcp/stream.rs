@@ -1,0 +1,160 @@
+//! `TcpStream`.
+
+use crate::net::addr::{each_addr, ToSocketAddrs};
+use crate::net::stream_ops::{impl_async_read, impl_async_write, read_methods, write_methods};
+use crate::net::tcp::split::{
+    split, split_owned, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf,
+};
+use crate::reactor::{Direction, PollEvented};
+use std::fmt;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+
+/// A TCP connection. Reads and writes wait (yielding the task) whenever the socket would
+/// block, so connection handlers are written as straight-line code.
+///
+/// ```
+/// # #[runtime::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use runtime::net::{TcpListener, TcpStream};
+/// let listener = TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// let server = runtime::spawn(async move {
+///     let (mut conn, _) = listener.accept().await?;
+///     let mut buf = [0; 5];
+///     conn.read_exact(&mut buf).await?;
+///     conn.write_all(&buf).await?;
+///     std::io::Result::Ok(())
+/// });
+/// let mut client = TcpStream::connect(addr).await?;
+/// client.write_all(b"hello").await?;
+/// let mut echo = [0; 5];
+/// client.read_exact(&mut echo).await?;
+/// assert_eq!(&echo, b"hello");
+/// server.await.unwrap()?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct TcpStream {
+    io: PollEvented<mio::net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Connects to `addr`, trying each resolved address in turn.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the last attempt failed with (e.g. `ConnectionRefused`).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        each_addr(&addr, |addr| async move {
+            let stream = TcpStream::new(mio::net::TcpStream::connect(addr)?)?;
+            stream.connected().await?;
+            Ok(stream)
+        })
+        .await
+    }
+
+    pub(crate) fn new(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: PollEvented::new(stream)?,
+        })
+    }
+
+    /// Waits for a non-blocking connect to finish and reports how it ended.
+    pub(crate) async fn connected(&self) -> io::Result<()> {
+        self.io.ready(Direction::Write).await?;
+        if let Some(e) = self.io.get_ref().take_error()? {
+            return Err(e);
+        }
+        // Writable with no pending error: connected, unless the OS says otherwise.
+        self.io.get_ref().peer_addr().map(drop)
+    }
+
+    /// Wraps a connected std stream (switching it to non-blocking mode).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        TcpStream::new(mio::net::TcpStream::from_std(stream))
+    }
+
+    /// Turns it back into a std stream (still non-blocking).
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        use std::os::fd::{FromRawFd, IntoRawFd};
+        let fd = self.io.into_inner().into_raw_fd();
+        // SAFETY: the fd was just released by the mio stream, which owned it.
+        Ok(unsafe { std::net::TcpStream::from_raw_fd(fd) })
+    }
+
+    read_methods!();
+    write_methods!();
+
+    /// Shuts down the read side, the write side (the peer reads end-of-stream), or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    fn shutdown_write(&self) -> io::Result<()> {
+        match self.shutdown(Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            res => res,
+        }
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Sets `TCP_NODELAY` (no Nagle batching of small writes).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.io.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.get_ref().nodelay()
+    }
+
+    /// Borrowed read and write halves, usable at the same time (e.g. in two branches of
+    /// a join).
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        split(self)
+    }
+
+    /// Owned halves that can move to different tasks. Dropping the write half shuts the
+    /// write side down.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split_owned(self)
+    }
+
+    pub(crate) fn poll_evented(&self) -> &PollEvented<mio::net::TcpStream> {
+        &self.io
+    }
+}
+
+impl_async_read!(TcpStream);
+impl_async_write!(TcpStream);
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.get_ref().fmt(f)
+    }
+}
+
+impl std::os::fd::AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}

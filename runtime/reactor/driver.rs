@@ -1,0 +1,218 @@
+//! The IO driver: `mio::Poll` plus a `mio::Waker`, and the slab of registrations.
+//!
+//! Tokens are a slab index plus a generation (`generation << 32 | index`), so an event
+//! that arrives for a slot that was freed and reused is recognised as stale and ignored.
+//! Events are dispatched in batches of up to 1024 per turn; wakers are collected under
+//! the registrations lock and woken after it is released.
+
+use crate::reactor::registration::{Ready, ScheduledIo};
+use slab::Slab;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
+use std::time::Duration;
+
+const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
+const EVENTS_PER_TURN: usize = 1024;
+
+/// Owned by the one thread that turns the driver.
+pub(crate) struct IoDriver {
+    poll: mio::Poll,
+    events: mio::Events,
+    tick: u8,
+    wake: Vec<Waker>,
+    shared: Arc<Shared>,
+}
+
+/// Registers resources and wakes the driver; cloneable, usable from any thread.
+#[derive(Clone)]
+pub(crate) struct IoHandle {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    registry: mio::Registry,
+    waker: mio::Waker,
+    resources: Mutex<Resources>,
+    is_shutdown: AtomicBool,
+    events: AtomicU64,
+}
+
+struct Resources {
+    slab: Slab<Entry>,
+    next_generation: u32,
+}
+
+struct Entry {
+    generation: u32,
+    io: Arc<ScheduledIo>,
+}
+
+/// A registered resource: its slab key and shared readiness.
+pub(crate) struct Registration {
+    token: mio::Token,
+    pub(crate) io: Arc<ScheduledIo>,
+}
+
+fn token(index: usize, generation: u32) -> mio::Token {
+    mio::Token(((generation as usize) << 32) | (index & 0xffff_ffff))
+}
+
+fn split(token: mio::Token) -> (usize, u32) {
+    (token.0 & 0xffff_ffff, (token.0 >> 32) as u32)
+}
+
+impl IoDriver {
+    pub(crate) fn new() -> io::Result<(IoDriver, IoHandle)> {
+        let poll = mio::Poll::new()?;
+        let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
+        let registry = poll.registry().try_clone()?;
+        let shared = Arc::new(Shared {
+            registry,
+            waker,
+            resources: Mutex::new(Resources {
+                slab: Slab::new(),
+                next_generation: 0,
+            }),
+            is_shutdown: AtomicBool::new(false),
+            events: AtomicU64::new(0),
+        });
+        let driver = IoDriver {
+            poll,
+            events: mio::Events::with_capacity(EVENTS_PER_TURN),
+            tick: 0,
+            wake: Vec::new(),
+            shared: shared.clone(),
+        };
+        Ok((driver, IoHandle { shared }))
+    }
+
+    /// Waits for IO events (at most `timeout`; `None` waits until woken) and dispatches them.
+    pub(crate) fn turn(&mut self, timeout: Option<Duration>) {
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return,
+            Err(e) => panic!("the IO driver failed to poll the OS for events: {e}"),
+        }
+        self.tick = self.tick.wrapping_add(1);
+        let mut count = 0;
+        {
+            let resources = self.shared.lock();
+            for event in self.events.iter() {
+                if event.token() == WAKER_TOKEN {
+                    continue;
+                }
+                count += 1;
+                let (index, generation) = split(event.token());
+                match resources.slab.get(index) {
+                    Some(entry) if entry.generation == generation => {
+                        entry
+                            .io
+                            .set_readiness(self.tick, Ready::from_event(event), &mut self.wake);
+                    }
+                    // A late event for a freed (and maybe reused) slot.
+                    _ => {}
+                }
+            }
+        }
+        if count > 0 {
+            let events = &self.shared.events;
+            events.store(events.load(Ordering::Relaxed) + count, Ordering::Relaxed);
+        }
+        for waker in self.wake.drain(..) {
+            waker.wake();
+        }
+    }
+
+    /// Stops the driver: every registered resource errors out instead of waiting forever.
+    pub(crate) fn shutdown(&mut self) {
+        self.shared.is_shutdown.store(true, Ordering::SeqCst);
+        let all: Vec<Arc<ScheduledIo>> = {
+            let mut resources = self.shared.lock();
+            resources.slab.drain().map(|entry| entry.io).collect()
+        };
+        for io in all {
+            io.shutdown();
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Resources> {
+        self.resources.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl IoHandle {
+    /// Wakes the thread turning the driver.
+    pub(crate) fn unpark(&self) {
+        // Failing to write the eventfd means the driver is gone; nothing to wake.
+        let _ = self.shared.waker.wake();
+    }
+
+    /// Registers `source` for `interest`.
+    ///
+    /// # Errors
+    ///
+    /// If the runtime has shut down, or the OS refuses the registration.
+    pub(crate) fn register(
+        &self,
+        source: &mut impl mio::event::Source,
+        interest: mio::Interest,
+    ) -> io::Result<Registration> {
+        let (token, io) = {
+            let mut resources = self.shared.lock();
+            if self.shared.is_shutdown.load(Ordering::SeqCst) {
+                return Err(crate::reactor::registration::shutdown_error());
+            }
+            let generation = resources.next_generation;
+            resources.next_generation = generation.wrapping_add(1);
+            let io = Arc::new(ScheduledIo::new());
+            let index = resources.slab.insert(Entry {
+                generation,
+                io: io.clone(),
+            });
+            (token(index, generation), io)
+        };
+        if let Err(e) = self.shared.registry.register(source, token, interest) {
+            self.remove(token);
+            return Err(e);
+        }
+        Ok(Registration { token, io })
+    }
+
+    /// Deregisters `source` and wakes whoever still waits on it (with an error).
+    pub(crate) fn deregister(
+        &self,
+        source: &mut impl mio::event::Source,
+        registration: &Registration,
+    ) {
+        // The fd is about to close anyway; a failure here changes nothing.
+        let _ = self.shared.registry.deregister(source);
+        self.remove(registration.token);
+        registration.io.shutdown();
+    }
+
+    fn remove(&self, token: mio::Token) {
+        let (index, generation) = split(token);
+        let mut resources = self.shared.lock();
+        if resources
+            .slab
+            .get(index)
+            .is_some_and(|e| e.generation == generation)
+        {
+            resources.slab.remove(index);
+        }
+    }
+
+    /// IO events dispatched so far.
+    pub(crate) fn events(&self) -> u64 {
+        self.shared.events.load(Ordering::Relaxed)
+    }
+
+    /// Resources registered now.
+    pub(crate) fn registered(&self) -> usize {
+        self.shared.lock().slab.len()
+    }
+}

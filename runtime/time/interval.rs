@@ -1,0 +1,126 @@
+//! `Interval`: a periodic tick, with a choice of what to do about missed ticks.
+
+use crate::time::sleep::{sleep_until, Sleep};
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
+
+/// Ticks every `period`, the first tick completing at once.
+///
+/// # Panics
+///
+/// If `period` is zero, or outside a runtime.
+///
+/// ```
+/// # #[runtime::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+/// let mut interval = runtime::time::interval(Duration::from_millis(5));
+/// let first = interval.tick().await; // at once
+/// let second = interval.tick().await;
+/// assert!(second - first >= Duration::from_millis(5));
+/// # }
+/// ```
+#[track_caller]
+pub fn interval(period: Duration) -> Interval {
+    interval_at(Instant::now(), period)
+}
+
+/// Ticks every `period`, the first tick at `start`.
+///
+/// # Panics
+///
+/// If `period` is zero, or outside a runtime.
+#[track_caller]
+pub fn interval_at(start: Instant, period: Duration) -> Interval {
+    assert!(
+        !period.is_zero(),
+        "`interval` period must be non-zero; use `yield_now` in a loop to spin"
+    );
+    Interval {
+        delay: Box::pin(sleep_until(start)),
+        period,
+        missed_tick_behavior: MissedTickBehavior::default(),
+    }
+}
+
+/// What an [`Interval`] does when ticks were missed (the task was late to call `tick`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissedTickBehavior {
+    /// Fire the missed ticks back to back until caught up, keeping the original schedule.
+    #[default]
+    Burst,
+    /// Start a new schedule from now: the next tick is one period after this late one.
+    Delay,
+    /// Drop the missed ticks and keep the original phase: the next tick is the next
+    /// multiple of the period that lies in the future.
+    Skip,
+}
+
+/// Periodic ticks; made by [`interval`] and [`interval_at`].
+pub struct Interval {
+    delay: Pin<Box<Sleep>>,
+    period: Duration,
+    missed_tick_behavior: MissedTickBehavior,
+}
+
+impl Interval {
+    /// Waits for the next tick and returns its scheduled instant.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a tick not returned is returned by the next call.
+    pub async fn tick(&mut self) -> Instant {
+        poll_fn(|cx| self.poll_tick(cx)).await
+    }
+
+    /// Polls for the next tick (see [`tick`](Interval::tick)).
+    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        ready!(self.delay.as_mut().poll(cx));
+        let scheduled = self.delay.deadline();
+        let now = Instant::now();
+        let next = match self.missed_tick_behavior {
+            MissedTickBehavior::Burst => scheduled + self.period,
+            MissedTickBehavior::Delay if now > scheduled + self.period => now + self.period,
+            MissedTickBehavior::Delay => scheduled + self.period,
+            MissedTickBehavior::Skip => {
+                let behind = now.saturating_duration_since(scheduled).as_nanos();
+                let periods = behind / self.period.as_nanos() + 1;
+                scheduled + self.period * u32::try_from(periods).unwrap_or(u32::MAX)
+            }
+        };
+        self.delay.as_mut().reset(next);
+        Poll::Ready(scheduled)
+    }
+
+    /// Restarts the schedule: the next tick is one period from now.
+    pub fn reset(&mut self) {
+        self.delay.as_mut().reset(Instant::now() + self.period);
+    }
+
+    /// The period.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// The current missed-tick policy.
+    pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
+        self.missed_tick_behavior
+    }
+
+    /// Sets the missed-tick policy.
+    pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
+        self.missed_tick_behavior = behavior;
+    }
+}
+
+impl fmt::Debug for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Interval")
+            .field("period", &self.period)
+            .field("missed_tick_behavior", &self.missed_tick_behavior)
+            .finish()
+    }
+}

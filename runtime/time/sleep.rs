@@ -1,0 +1,182 @@
+//! `Sleep`, `sleep`, `sleep_until`.
+
+use crate::scheduler::coop;
+use crate::time::driver::TimeHandle;
+use crate::time::entry::TimerNode;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
+
+/// Waits until `duration` has passed. Never completes early; completes at the first driver
+/// turn at or after the deadline (1 ms resolution).
+///
+/// # Panics
+///
+/// Outside a runtime (the timer needs one), or when polled after its runtime shut down.
+///
+/// ```
+/// # #[runtime::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let start = std::time::Instant::now();
+/// runtime::time::sleep(std::time::Duration::from_millis(20)).await;
+/// assert!(start.elapsed() >= std::time::Duration::from_millis(20));
+/// # }
+/// ```
+#[track_caller]
+pub fn sleep(duration: Duration) -> Sleep {
+    sleep_until(deadline_after(duration))
+}
+
+/// Waits until `deadline`. See [`sleep`].
+///
+/// # Panics
+///
+/// As [`sleep`].
+#[track_caller]
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    let handle = crate::context::with_current_handle(|h| h.inner.driver().time.clone());
+    Sleep {
+        deadline,
+        handle,
+        registered: false,
+        node: TimerNode::new(),
+    }
+}
+
+/// `now + duration`, saturating at a deadline decades away.
+pub(crate) fn deadline_after(duration: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(duration)
+        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30))
+}
+
+/// A future that completes at a deadline; made by [`sleep`] and [`sleep_until`].
+///
+/// It takes a timer-wheel slot only once polled, and gives it back when dropped.
+///
+/// # Cancel safety
+///
+/// Dropping it cancels the timer; nothing else is lost.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Sleep {
+    deadline: Instant,
+    handle: TimeHandle,
+    /// Whether the node was ever inserted (only the owner touches this).
+    registered: bool,
+    node: TimerNode,
+}
+
+impl Sleep {
+    /// The instant this sleep completes at.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the deadline has passed.
+    pub fn is_elapsed(&self) -> bool {
+        self.node.is_fired() || Instant::now() >= self.deadline
+    }
+
+    /// Moves the deadline; a task waiting on this sleep keeps waiting, for the new one.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::time::{Duration, Instant};
+    /// let mut sleep = std::pin::pin!(runtime::time::sleep(Duration::from_secs(3600)));
+    /// sleep.as_mut().reset(Instant::now() + Duration::from_millis(5));
+    /// sleep.await;
+    /// # }
+    /// ```
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        // SAFETY: the node is never moved out; only plain fields are assigned.
+        let this = unsafe { self.get_unchecked_mut() };
+        this.deadline = deadline;
+        if !this.registered {
+            return;
+        }
+        let node = NonNull::from(&this.node);
+        let mut wheel = this.handle.lock();
+        // SAFETY: the node is pinned inside this `Sleep` and we hold the wheel lock.
+        unsafe {
+            wheel.remove(node);
+            this.node.set_fired(false);
+            node.as_ref().inner().when = this.handle.deadline_to_tick(deadline);
+            if wheel.insert(node).is_err() {
+                // Already due: complete it now, waking whoever waits on it.
+                let inner = node.as_ref().inner();
+                this.node.set_fired(true);
+                if let Some(waker) = inner.waker.take() {
+                    drop(wheel);
+                    waker.wake();
+                }
+            }
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: the node is never moved out; only plain fields are assigned.
+        let this = unsafe { self.get_unchecked_mut() };
+        if this.node.is_fired() {
+            return Poll::Ready(());
+        }
+        let mut coop = ready!(coop::poll_proceed(cx));
+        let node = NonNull::from(&this.node);
+        let mut wheel = this.handle.lock();
+        if this.handle.is_shutdown() {
+            drop(wheel);
+            panic!("a timer was polled after its runtime shut down");
+        }
+        // SAFETY: the node is pinned inside this `Sleep`, and we hold the wheel lock.
+        let inner = unsafe { node.as_ref().inner() };
+        if !this.registered {
+            this.registered = true;
+            inner.when = this.handle.deadline_to_tick(this.deadline);
+            // SAFETY: as above; `Drop` removes the node before it goes away.
+            if unsafe { wheel.insert(node) }.is_err() {
+                this.node.set_fired(true);
+            }
+        }
+        if this.node.is_fired() {
+            coop.made_progress();
+            return Poll::Ready(());
+        }
+        match &inner.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => inner.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if !self.registered || self.node.is_fired() {
+            return;
+        }
+        let node = NonNull::from(&self.node);
+        let mut wheel = self.handle.lock();
+        // SAFETY: the node is pinned in this `Sleep` (being dropped in place) and we hold
+        // the wheel lock; afterwards nothing points to it.
+        unsafe {
+            wheel.remove(node);
+            drop(node.as_ref().inner().waker.take());
+        }
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .field("elapsed", &self.node.is_fired())
+            .finish()
+    }
+}

@@ -1,0 +1,120 @@
+//! `timeout`, `timeout_at`, and the `Elapsed` error.
+
+use crate::scheduler::coop;
+use crate::time::sleep::{deadline_after, sleep_until, Sleep};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// Runs `future` with a time limit: `Err(Elapsed)` if it has not completed within
+/// `duration` (the future is then dropped).
+///
+/// # Panics
+///
+/// Outside a runtime (the timer needs one).
+///
+/// ```
+/// # #[runtime::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+/// let slow = std::future::pending::<()>();
+/// let res = runtime::time::timeout(Duration::from_millis(10), slow).await;
+/// assert!(res.is_err());
+/// let fast = async { 7 };
+/// assert_eq!(runtime::time::timeout(Duration::from_secs(1), fast).await, Ok(7));
+/// # }
+/// ```
+#[track_caller]
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    timeout_at(deadline_after(duration), future)
+}
+
+/// Runs `future` until `deadline`. See [`timeout`].
+///
+/// # Panics
+///
+/// As [`timeout`].
+#[track_caller]
+pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+    Timeout {
+        value: future,
+        delay: sleep_until(deadline),
+    }
+}
+
+/// A future with a deadline; made by [`timeout`] and [`timeout_at`].
+///
+/// # Cancel safety
+///
+/// As cancel-safe as the future it wraps.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Timeout<F> {
+    value: F,
+    delay: Sleep,
+}
+
+impl<F> Timeout<F> {
+    /// The wrapped future.
+    pub fn get_ref(&self) -> &F {
+        &self.value
+    }
+
+    /// The wrapped future, taking the time limit off.
+    pub fn into_inner(self) -> F {
+        self.value
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: structural pinning: neither field is moved out while pinned, and
+        // `Timeout` has no `Drop` impl that could move them.
+        let (value, delay) = unsafe {
+            let this = self.get_unchecked_mut();
+            (
+                Pin::new_unchecked(&mut this.value),
+                Pin::new_unchecked(&mut this.delay),
+            )
+        };
+        if let Poll::Ready(output) = value.poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        // The deadline must fire even if the future spent the task's whole budget.
+        let _unconstrained = coop::Unconstrained::enter();
+        match delay.poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<F: fmt::Debug> fmt::Debug for Timeout<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("value", &self.value)
+            .field("delay", &self.delay)
+            .finish()
+    }
+}
+
+/// The error of a [`timeout`] that ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+impl From<Elapsed> for std::io::Error {
+    fn from(_: Elapsed) -> std::io::Error {
+        std::io::ErrorKind::TimedOut.into()
+    }
+}

@@ -1,0 +1,254 @@
+//! The hierarchical timing wheel: 6 levels × 64 slots, 1 ms per slot at level 0, so level
+//! `n` slots are `64ⁿ` ms wide and the whole wheel spans `64⁶` ms (about 2.2 years; later
+//! deadlines are parked in the top level and re-placed when they come round).
+//!
+//! An entry lives in the level given by the highest bit in which its deadline differs from
+//! the wheel's `elapsed` time, in the slot its deadline falls into at that level; each
+//! level keeps a 64-bit occupancy mask, so finding the next expiry is a rotate and a
+//! trailing-zero count per level. Insert and cancel are O(1) (intrusive doubly linked
+//! lists through the `TimerNode`s, which live inside the pinned `Sleep` futures, so a
+//! dropped `Sleep` leaves nothing behind and the wheel allocates nothing per timer). When
+//! a slot of a higher level comes due, its entries either fire or cascade to lower levels.
+//!
+//! All of it is guarded by the time driver's mutex: `&mut Wheel` is the lock.
+
+use crate::time::entry::TimerNode;
+use std::ptr::NonNull;
+use std::task::Waker;
+
+const LEVELS: usize = 6;
+const SLOTS: usize = 64;
+const SLOT_BITS: u32 = 6;
+/// Ticks covered by the whole wheel.
+const MAX_DURATION: u64 = 1 << (SLOT_BITS as u64 * LEVELS as u64);
+
+pub(crate) struct Wheel {
+    elapsed: u64,
+    levels: [Level; LEVELS],
+    len: usize,
+}
+
+struct Level {
+    level: usize,
+    occupied: u64,
+    slots: [List; SLOTS],
+}
+
+#[derive(Default, Clone, Copy)]
+struct List {
+    head: Option<NonNull<TimerNode>>,
+    tail: Option<NonNull<TimerNode>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Expiration {
+    level: usize,
+    slot: usize,
+    pub(crate) deadline: u64,
+}
+
+// SAFETY: the nodes are only touched under the time driver's mutex, which owns the wheel.
+unsafe impl Send for Wheel {}
+
+fn slot_range(level: usize) -> u64 {
+    1 << (SLOT_BITS as usize * level)
+}
+
+fn level_range(level: usize) -> u64 {
+    slot_range(level) * SLOTS as u64
+}
+
+fn level_for(elapsed: u64, when: u64) -> usize {
+    const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
+    let mut masked = (elapsed ^ when) | SLOT_MASK;
+    if masked >= MAX_DURATION {
+        masked = MAX_DURATION - 1;
+    }
+    let significant = 63 - masked.leading_zeros() as usize;
+    significant / SLOT_BITS as usize
+}
+
+fn slot_for(when: u64, level: usize) -> usize {
+    ((when >> (SLOT_BITS as usize * level)) as usize) & (SLOTS - 1)
+}
+
+impl Wheel {
+    pub(crate) fn new() -> Wheel {
+        Wheel {
+            elapsed: 0,
+            levels: std::array::from_fn(|level| Level {
+                level,
+                occupied: 0,
+                slots: [List::default(); SLOTS],
+            }),
+            len: 0,
+        }
+    }
+
+    pub(crate) fn elapsed(&self) -> u64 {
+        self.elapsed
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Inserts `node`, which must not be in the wheel, for its `when`. Returns `Err` (and
+    /// inserts nothing) if that time has already passed.
+    ///
+    /// # Safety
+    ///
+    /// `node` is pinned and stays valid until removed or fired; the caller holds the lock.
+    pub(crate) unsafe fn insert(&mut self, node: NonNull<TimerNode>) -> Result<(), ()> {
+        // SAFETY: the caller holds the lock that guards the node's fields.
+        let inner = unsafe { node.as_ref().inner() };
+        if inner.when <= self.elapsed {
+            return Err(());
+        }
+        // Deadlines past the wheel's span wait in the top level and are re-placed later.
+        let place = inner.when.min(self.elapsed + MAX_DURATION - 1);
+        let level = level_for(self.elapsed, place);
+        let slot = slot_for(place, level);
+        inner.slot = Some((level as u8, slot as u8));
+        let list = &mut self.levels[level].slots[slot];
+        inner.prev = list.tail;
+        inner.next = None;
+        match list.tail {
+            // SAFETY: linked nodes are valid while in the wheel; we hold the lock.
+            Some(tail) => unsafe { tail.as_ref().inner().next = Some(node) },
+            None => list.head = Some(node),
+        }
+        list.tail = Some(node);
+        self.levels[level].occupied |= 1 << slot;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Unlinks `node` if it is in the wheel.
+    ///
+    /// # Safety
+    ///
+    /// As [`insert`](Wheel::insert).
+    pub(crate) unsafe fn remove(&mut self, node: NonNull<TimerNode>) {
+        // SAFETY: the caller holds the lock that guards the node's fields.
+        let inner = unsafe { node.as_ref().inner() };
+        let Some((level, slot)) = inner.slot.take() else {
+            return;
+        };
+        let (level, slot) = (level as usize, slot as usize);
+        let list = &mut self.levels[level].slots[slot];
+        match inner.prev {
+            // SAFETY: neighbours are valid while in the wheel; we hold the lock.
+            Some(prev) => unsafe { prev.as_ref().inner().next = inner.next },
+            None => list.head = inner.next,
+        }
+        match inner.next {
+            // SAFETY: as above.
+            Some(next) => unsafe { next.as_ref().inner().prev = inner.prev },
+            None => list.tail = inner.prev,
+        }
+        inner.prev = None;
+        inner.next = None;
+        if list.head.is_none() {
+            self.levels[level].occupied &= !(1 << slot);
+        }
+        self.len -= 1;
+    }
+
+    /// The earliest slot that comes due.
+    pub(crate) fn next_expiration(&self) -> Option<Expiration> {
+        self.levels
+            .iter()
+            .find_map(|level| level.next_expiration(self.elapsed))
+    }
+
+    /// Fires every entry due at `now`, collecting their wakers; cascades the rest.
+    pub(crate) fn poll(&mut self, now: u64, wake: &mut Vec<Waker>) {
+        while let Some(expiration) = self.next_expiration() {
+            if expiration.deadline > now {
+                break;
+            }
+            let mut list =
+                std::mem::take(&mut self.levels[expiration.level].slots[expiration.slot]);
+            self.levels[expiration.level].occupied &= !(1 << expiration.slot);
+            self.elapsed = self.elapsed.max(expiration.deadline);
+            while let Some(node) = list.head {
+                // SAFETY: nodes in the wheel are valid; we hold the lock.
+                let inner = unsafe { node.as_ref().inner() };
+                list.head = inner.next;
+                inner.prev = None;
+                inner.next = None;
+                inner.slot = None;
+                self.len -= 1;
+                if inner.when <= expiration.deadline {
+                    // SAFETY: as above.
+                    unsafe { node.as_ref() }.fire(inner, wake);
+                } else {
+                    // Due later within this slot's span: re-place it in a lower level.
+                    // SAFETY: the node is out of every list and still valid.
+                    let res = unsafe { self.insert(node) };
+                    debug_assert!(res.is_ok());
+                }
+            }
+        }
+        self.elapsed = self.elapsed.max(now);
+    }
+
+    /// Unlinks every entry (driver shutdown) and collects their wakers.
+    pub(crate) fn drain(&mut self, wake: &mut Vec<Waker>) {
+        for level in self.levels.iter_mut() {
+            for list in level.slots.iter_mut() {
+                while let Some(node) = list.head {
+                    // SAFETY: nodes in the wheel are valid; we hold the lock.
+                    let inner = unsafe { node.as_ref().inner() };
+                    list.head = inner.next;
+                    inner.prev = None;
+                    inner.next = None;
+                    inner.slot = None;
+                    wake.extend(inner.waker.take());
+                }
+                list.tail = None;
+            }
+            level.occupied = 0;
+        }
+        self.len = 0;
+    }
+}
+
+impl Level {
+    fn next_expiration(&self, now: u64) -> Option<Expiration> {
+        if self.occupied == 0 {
+            return None;
+        }
+        let now_slot = slot_for(now, self.level) as u32;
+        let slot =
+            ((self.occupied.rotate_right(now_slot).trailing_zeros() + now_slot) as usize) % SLOTS;
+        let level_start = now & !(level_range(self.level) - 1);
+        let mut deadline = level_start + slot as u64 * slot_range(self.level);
+        if deadline <= now && slot as u32 != now_slot {
+            // Only the top level wraps: a slot "behind" now is one rotation ahead.
+            deadline += level_range(self.level);
+        }
+        Some(Expiration {
+            level: self.level,
+            slot,
+            deadline,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_grow_with_distance() {
+        assert_eq!(level_for(0, 1), 0);
+        assert_eq!(level_for(0, 63), 0);
+        assert_eq!(level_for(0, 64), 1);
+        assert_eq!(level_for(0, 4095), 1);
+        assert_eq!(level_for(0, 4096), 2);
+        assert_eq!(level_for(0, MAX_DURATION - 1), LEVELS - 1);
+        assert_eq!(level_for(0, u64::MAX), LEVELS - 1);
+    }
+}
