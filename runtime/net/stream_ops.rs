@@ -14,7 +14,8 @@ where
     E: mio::event::Source,
     for<'a> &'a E: Read,
 {
-    io.poll_io(cx, Direction::Read, |e| {
+    let len = buf.len();
+    io.poll_transfer(cx, Direction::Read, len, |e| {
         let mut e = e;
         e.read(buf)
     })
@@ -29,7 +30,7 @@ where
     E: mio::event::Source,
     for<'a> &'a E: Write,
 {
-    io.poll_io(cx, Direction::Write, |e| {
+    io.poll_transfer(cx, Direction::Write, buf.len(), |e| {
         let mut e = e;
         e.write(buf)
     })
@@ -44,7 +45,8 @@ where
     E: mio::event::Source,
     for<'a> &'a E: Write,
 {
-    io.poll_io(cx, Direction::Write, |e| {
+    let len = bufs.iter().map(|b| b.len()).sum();
+    io.poll_transfer(cx, Direction::Write, len, |e| {
         let mut e = e;
         e.write_vectored(bufs)
     })

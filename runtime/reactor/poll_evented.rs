@@ -73,6 +73,33 @@ impl<E: mio::event::Source> PollEvented<E> {
         }
     }
 
+    /// As [`poll_io`](Self::poll_io) for a byte transfer of up to `len` bytes. A short
+    /// transfer shows the socket buffer was drained (read) or filled (write), so the
+    /// readiness is cleared right away and the next call waits for an event instead of
+    /// spending a syscall on `WouldBlock` (sound with edge-triggered epoll: data arriving
+    /// later raises a new event with a new tick).
+    pub(crate) fn poll_transfer(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        len: usize,
+        mut f: impl FnMut(&E) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let event = ready!(self.poll_ready(cx, direction))?;
+            match f(self.get_ref()) {
+                Ok(n) => {
+                    if n > 0 && n < len {
+                        self.clear_readiness(event);
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(event),
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
     /// Runs `f` once if the resource looks ready; `WouldBlock` otherwise. Never waits.
     pub(crate) fn try_io<R>(
         &self,
