@@ -231,3 +231,82 @@ pub(crate) fn shutdown_error() -> std::io::Error {
         "the IO resource is no longer registered: its runtime has shut down or the socket was closed",
     )
 }
+
+#[cfg(all(test, runtime_loom))]
+mod loom_tests {
+    use super::*;
+    use crate::loom::atomic::{AtomicBool, Ordering::SeqCst};
+    use crate::loom::Arc;
+    use loom::thread;
+
+    struct Flag(AtomicBool);
+
+    impl std::task::Wake for Flag {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.store(true, SeqCst);
+        }
+    }
+
+    #[test]
+    fn readiness_racing_a_poll_is_never_lost() {
+        loom::model(|| {
+            let io = Arc::new(ScheduledIo::new());
+            let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+            let waker = Waker::from(flag.clone());
+            let driver = {
+                let io = io.clone();
+                thread::spawn(move || {
+                    let mut wake = Vec::new();
+                    io.set_readiness(1, Ready::READABLE, &mut wake);
+                    wake.into_iter().for_each(Waker::wake);
+                })
+            };
+            let ready = io
+                .poll_ready(&mut Context::from_waker(&waker), Direction::Read)
+                .is_ready();
+            driver.join().unwrap();
+            assert!(
+                ready || flag.0.load(SeqCst),
+                "readiness arrived but nobody was woken"
+            );
+        });
+    }
+
+    #[test]
+    fn a_stale_clear_never_erases_a_newer_event() {
+        loom::model(|| {
+            let io = Arc::new(ScheduledIo::new());
+            io.set_readiness(1, Ready::READABLE, &mut Vec::new());
+            let event = io.ready_now(Direction::Read).unwrap().unwrap();
+            let driver = {
+                let io = io.clone();
+                thread::spawn(move || io.set_readiness(2, Ready::READABLE, &mut Vec::new()))
+            };
+            io.clear_readiness(event);
+            driver.join().unwrap();
+            assert!(
+                io.ready_now(Direction::Read).is_some(),
+                "the event of tick 2 was erased by a clear for tick 1"
+            );
+        });
+    }
+
+    #[test]
+    fn shutdown_wakes_a_waiting_poller() {
+        loom::model(|| {
+            let io = Arc::new(ScheduledIo::new());
+            let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+            let waker = Waker::from(flag.clone());
+            let closer = {
+                let io = io.clone();
+                thread::spawn(move || io.shutdown())
+            };
+            let res = io.poll_ready(&mut Context::from_waker(&waker), Direction::Write);
+            closer.join().unwrap();
+            match res {
+                Poll::Ready(r) => assert!(r.is_err()),
+                Poll::Pending => assert!(flag.0.load(SeqCst), "a waiter was left hanging"),
+            }
+        });
+    }
+}

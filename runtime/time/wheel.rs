@@ -240,6 +240,112 @@ impl Level {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::pin::Pin;
+
+    /// Inserts nodes for `whens`, then advances time tick by tick (and in big jumps),
+    /// checking each node fires exactly at the first poll with `now >= when`.
+    fn check_fires_on_time(whens: &[u64], step: impl Fn(u64) -> u64, end: u64) {
+        let mut wheel = Wheel::new();
+        let nodes: Vec<Pin<Box<TimerNode>>> =
+            whens.iter().map(|_| Box::pin(TimerNode::new())).collect();
+        for (node, &when) in nodes.iter().zip(whens) {
+            let ptr = NonNull::from(&**node);
+            // SAFETY: the nodes are pinned in boxes that outlive the wheel's use of them.
+            unsafe {
+                ptr.as_ref().inner().when = when;
+                wheel.insert(ptr).expect("deadline in the future");
+            }
+        }
+        let mut now = 0;
+        let mut wake = Vec::new();
+        while now < end {
+            now = step(now);
+            wheel.poll(now, &mut wake);
+            for (node, &when) in nodes.iter().zip(whens) {
+                assert_eq!(
+                    node.is_fired(),
+                    when <= now,
+                    "timer for {when} at now = {now}: fired early or late"
+                );
+            }
+        }
+        assert!(wheel.is_empty());
+    }
+
+    #[test]
+    fn fires_exactly_when_due_across_levels() {
+        let whens = [
+            1, 2, 63, 64, 65, 127, 128, 4095, 4096, 4097, 70_000, 300_000,
+        ];
+        check_fires_on_time(&whens, |now| now + 1, 300_001);
+    }
+
+    #[test]
+    fn fires_when_time_jumps() {
+        let whens: Vec<u64> = (1..200).map(|i| i * 37 % 5_000 + 1).collect();
+        // Irregular jumps, as when the driver parks for a while or a worker is late.
+        check_fires_on_time(&whens, |now| now + 1 + (now * 7919) % 311, 6_000);
+    }
+
+    #[test]
+    fn removed_timers_never_fire() {
+        let mut wheel = Wheel::new();
+        let a = Box::pin(TimerNode::new());
+        let b = Box::pin(TimerNode::new());
+        let (pa, pb) = (NonNull::from(&*a), NonNull::from(&*b));
+        // SAFETY: the nodes are pinned in boxes that outlive the wheel's use of them.
+        unsafe {
+            pa.as_ref().inner().when = 100;
+            pb.as_ref().inner().when = 100;
+            wheel.insert(pa).unwrap();
+            wheel.insert(pb).unwrap();
+            wheel.remove(pa);
+        }
+        let mut wake = Vec::new();
+        wheel.poll(1_000, &mut wake);
+        assert!(!a.is_fired());
+        assert!(b.is_fired());
+        assert!(wheel.is_empty());
+    }
+
+    #[test]
+    fn past_deadlines_are_refused() {
+        let mut wheel = Wheel::new();
+        let mut wake = Vec::new();
+        wheel.poll(50, &mut wake);
+        let node = Box::pin(TimerNode::new());
+        let ptr = NonNull::from(&*node);
+        // SAFETY: as above.
+        unsafe {
+            ptr.as_ref().inner().when = 50;
+            assert!(wheel.insert(ptr).is_err());
+            ptr.as_ref().inner().when = 51;
+            assert!(wheel.insert(ptr).is_ok());
+            wheel.remove(ptr);
+        }
+    }
+
+    #[test]
+    fn far_deadlines_wait_in_the_top_level() {
+        let mut wheel = Wheel::new();
+        let node = Box::pin(TimerNode::new());
+        let ptr = NonNull::from(&*node);
+        let when = MAX_DURATION * 3 + 12_345;
+        // SAFETY: as above.
+        unsafe {
+            ptr.as_ref().inner().when = when;
+            wheel.insert(ptr).unwrap();
+        }
+        let mut wake = Vec::new();
+        let mut now = 0;
+        while now < when - 1 {
+            now = (now + MAX_DURATION / 7).min(when - 1);
+            wheel.poll(now, &mut wake);
+            assert!(!node.is_fired(), "fired at {now}, due at {when}");
+        }
+        wheel.poll(when, &mut wake);
+        assert!(node.is_fired());
+    }
 
     #[test]
     fn levels_grow_with_distance() {
