@@ -1,6 +1,6 @@
 //! The IO driver: `mio::Poll` plus a `mio::Waker`, and the slab of registrations.
 //!
-//! Tokens are a slab index plus a generation (`generation << 32 | index`), so an event
+//! Tokens are a slab index plus a generation (`generation << 32 | index` on 64-bit), so an event
 //! that arrives for a slot that was freed and reused is recognised as stale and ignored.
 //! Events are dispatched in batches of up to 1024 per turn; wakers are collected under
 //! the registrations lock and woken after it is released.
@@ -55,12 +55,19 @@ pub(crate) struct Registration {
     pub(crate) io: Arc<ScheduledIo>,
 }
 
+/// Bits of a token that hold the slab index; the rest hold the generation.
+const INDEX_BITS: u32 = if usize::BITS >= 64 { 32 } else { 24 };
+const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
+const GENERATION_MASK: u32 = (usize::MAX >> INDEX_BITS) as u32;
+
 fn token(index: usize, generation: u32) -> mio::Token {
-    mio::Token(((generation as usize) << 32) | (index & 0xffff_ffff))
+    // The all-ones index is never used, so no token equals `WAKER_TOKEN`.
+    assert!(index < INDEX_MASK, "too many IO resources registered at once");
+    mio::Token((((generation & GENERATION_MASK) as usize) << INDEX_BITS) | index)
 }
 
 fn split(token: mio::Token) -> (usize, u32) {
-    (token.0 & 0xffff_ffff, (token.0 >> 32) as u32)
+    (token.0 & INDEX_MASK, (token.0 >> INDEX_BITS) as u32)
 }
 
 impl IoDriver {
@@ -167,7 +174,7 @@ impl IoHandle {
                 return Err(crate::reactor::registration::shutdown_error());
             }
             let generation = resources.next_generation;
-            resources.next_generation = generation.wrapping_add(1);
+            resources.next_generation = generation.wrapping_add(1) & GENERATION_MASK;
             let io = Arc::new(ScheduledIo::new());
             let index = resources.slab.insert(Entry {
                 generation,
