@@ -103,7 +103,8 @@ pub(crate) fn block_on_thread<F: std::future::Future>(future: F) -> F::Output {
     let mut cx = std::task::Context::from_waker(&waker);
     let mut future = std::pin::pin!(future);
     loop {
-        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+        let poll = crate::scheduler::coop::budget(|| future.as_mut().poll(&mut cx));
+        if let std::task::Poll::Ready(output) = poll {
             return output;
         }
         // A spurious return only costs an extra poll.

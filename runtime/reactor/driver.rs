@@ -62,7 +62,10 @@ const GENERATION_MASK: u32 = (usize::MAX >> INDEX_BITS) as u32;
 
 fn token(index: usize, generation: u32) -> mio::Token {
     // The all-ones index is never used, so no token equals `WAKER_TOKEN`.
-    assert!(index < INDEX_MASK, "too many IO resources registered at once");
+    assert!(
+        index < INDEX_MASK,
+        "too many IO resources registered at once"
+    );
     mio::Token((((generation & GENERATION_MASK) as usize) << INDEX_BITS) | index)
 }
 

@@ -193,10 +193,9 @@ impl Context {
                     return output;
                 }
             }
+            // Even when the future woke itself (e.g. its coop budget ran out), the tasks
+            // and the driver get their turn before it is polled again.
             for _ in 0..handle.config.event_interval {
-                if handle.signal.woken.load(Ordering::Acquire) {
-                    continue 'outer;
-                }
                 core.tick = core.tick.wrapping_add(1);
                 let Some(task) = self.next_task(&mut core) else {
                     core = if self.defer.is_empty() {

@@ -66,9 +66,12 @@ impl TimerNode {
         self.fired.store(fired, Ordering::Release);
     }
 
-    /// Marks the node fired and hands its waker to `wake` (called under the lock).
+    /// Hands the node's waker to `wake` and marks it fired (called under the lock).
+    ///
+    /// `fired` is the driver's last write to the node: once the owner sees it (without
+    /// the lock), it may free the node, so nothing may touch the node afterwards.
     pub(crate) fn fire(&self, inner: &mut NodeInner, wake: &mut Vec<Waker>) {
-        self.set_fired(true);
         wake.extend(inner.waker.take());
+        self.set_fired(true);
     }
 }

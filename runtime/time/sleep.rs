@@ -105,7 +105,7 @@ impl Sleep {
             wheel.remove(node);
             this.node.set_fired(false);
             node.as_ref().inner().when = this.handle.deadline_to_tick(deadline);
-            if wheel.insert(node).is_err() {
+            if Instant::now() >= deadline || wheel.insert(node).is_err() {
                 // Already due: complete it now, waking whoever waits on it.
                 let inner = node.as_ref().inner();
                 this.node.set_fired(true);
@@ -139,8 +139,9 @@ impl Future for Sleep {
         if !this.registered {
             this.registered = true;
             inner.when = this.handle.deadline_to_tick(this.deadline);
+            // A deadline already past completes now, not at the driver's next turn.
             // SAFETY: as above; `Drop` removes the node before it goes away.
-            if unsafe { wheel.insert(node) }.is_err() {
+            if Instant::now() >= this.deadline || unsafe { wheel.insert(node) }.is_err() {
                 this.node.set_fired(true);
             }
         }

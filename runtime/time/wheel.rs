@@ -105,8 +105,12 @@ impl Wheel {
         if inner.when <= self.elapsed {
             return Err(());
         }
-        // Deadlines past the wheel's span wait in the top level and are re-placed later.
-        let place = inner.when.min(self.elapsed + MAX_DURATION - 1);
+        // Deadlines past the wheel's span wait in the top-level slot just behind the
+        // current one (a full rotation ahead) and are re-placed when it comes due. Not
+        // the current slot: its start is already past, so it would come due at once.
+        let top_shift = SLOT_BITS as usize * (LEVELS - 1);
+        let furthest = ((self.elapsed >> top_shift) + SLOTS as u64 - 1) << top_shift;
+        let place = inner.when.min(furthest);
         let level = level_for(self.elapsed, place);
         let slot = slot_for(place, level);
         inner.slot = Some((level as u8, slot as u8));
@@ -327,7 +331,14 @@ mod tests {
 
     #[test]
     fn far_deadlines_wait_in_the_top_level() {
+        for start in [0, 12_345, MAX_DURATION / 64 * 5 + 7] {
+            far_deadline_from(start);
+        }
+    }
+
+    fn far_deadline_from(start: u64) {
         let mut wheel = Wheel::new();
+        wheel.poll(start, &mut Vec::new());
         let node = Box::pin(TimerNode::new());
         let ptr = NonNull::from(&*node);
         let when = MAX_DURATION * 3 + 12_345;
@@ -337,7 +348,7 @@ mod tests {
             wheel.insert(ptr).unwrap();
         }
         let mut wake = Vec::new();
-        let mut now = 0;
+        let mut now = start;
         while now < when - 1 {
             now = (now + MAX_DURATION / 7).min(when - 1);
             wheel.poll(now, &mut wake);
