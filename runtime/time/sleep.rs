@@ -136,14 +136,20 @@ impl Future for Sleep {
         }
         // SAFETY: the node is pinned inside this `Sleep`, and we hold the wheel lock.
         let inner = unsafe { node.as_ref().inner() };
+        // A deadline already past completes now, not at the driver's next turn (which a
+        // busy or stalled thread may not have taken yet).
+        let due = Instant::now() >= this.deadline;
         if !this.registered {
             this.registered = true;
             inner.when = this.handle.deadline_to_tick(this.deadline);
-            // A deadline already past completes now, not at the driver's next turn.
             // SAFETY: as above; `Drop` removes the node before it goes away.
-            if Instant::now() >= this.deadline || unsafe { wheel.insert(node) }.is_err() {
+            if due || unsafe { wheel.insert(node) }.is_err() {
                 this.node.set_fired(true);
             }
+        } else if due && !this.node.is_fired() {
+            // SAFETY: as above.
+            unsafe { wheel.remove(node) };
+            this.node.set_fired(true);
         }
         if this.node.is_fired() {
             coop.made_progress();
