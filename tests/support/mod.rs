@@ -349,3 +349,86 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
         "<non-string panic payload>".to_owned()
     }
 }
+
+// ===== time and IO helpers =====
+
+/// How long an IO or timer test waits for something that must happen before it declares a
+/// hang (a bound, not a speed claim).
+pub(crate) const IO_GUARD: Duration = Duration::from_secs(10);
+
+/// Awaits `fut`, panicking naming `what` if it is still pending after [`IO_GUARD`].
+///
+/// Uses the runtime's own `timeout`, so it needs the timers to work; tests of the timers
+/// themselves bound their waits with [`run_bounded`] instead.
+pub(crate) async fn guard<F: Future>(what: &str, fut: F) -> F::Output {
+    match runtime::time::timeout(IO_GUARD, fut).await {
+        Ok(out) => out,
+        Err(_) => panic!("hang: {what} still pending after {IO_GUARD:?}"),
+    }
+}
+
+/// Polls `fut` exactly once with the task's context and returns what that poll gave.
+pub(crate) async fn poll_once<F: Future + ?Sized>(mut fut: Pin<&mut F>) -> Poll<F::Output> {
+    std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await
+}
+
+/// Runs `f` on its own thread and returns its result; panics naming `what` if it hasn't
+/// returned within `limit` (the thread is then left behind, so a deadlock in the code
+/// under test fails the test instead of hanging the whole run). A panic inside `f` is
+/// passed on.
+pub(crate) fn run_bounded<R: Send + 'static>(
+    what: &str,
+    limit: Duration,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> R {
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        let _ = done.send(out);
+    });
+    match result.recv_timeout(limit) {
+        Ok(Ok(out)) => out,
+        Ok(Err(payload)) => std::panic::resume_unwind(payload),
+        Err(_) => panic!("hang: {what} did not finish within {limit:?}"),
+    }
+}
+
+/// A small deterministic pseudo-random generator (xorshift64*), so a failing run can be
+/// replayed from its seed.
+#[derive(Clone, Debug)]
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    /// A generator from `seed` (any value; zero is remapped).
+    pub(crate) fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    /// The next 64 random bits.
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A value in `0..n` (`n > 0`).
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// Shuffles `items` in place (Fisher–Yates).
+    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.below(i as u64 + 1) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+/// `len` bytes of a pattern that depends on `seed`, so a mixed-up or shifted stream is
+/// caught by a byte comparison.
+pub(crate) fn pattern(seed: u64, len: usize) -> Vec<u8> {
+    let mut rng = Rng::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    (0..len).map(|_| rng.next_u64() as u8).collect()
+}
