@@ -1,0 +1,875 @@
+//! IO and timer benchmarks: this crate's multi-thread runtime side by side with tokio, smol
+//! (an `async_executor::Executor` run by the same number of threads, each in
+//! `async_io::block_on` as smol's own global executor does, so they drive async-io's reactor)
+//! and, where it applies, plain OS threads.
+//!
+//! ```text
+//! cargo bench --bench io -- [--workers N] [--runs N] [--filter NAME] [--quick]
+//! ```
+//!
+//! - tcp_echo: 64 loopback connections × 2 000 round trips of 64 bytes, server and clients in
+//!   the same runtime, nodelay on; round trips per second (higher is better), per second of
+//!   wall time and per second of the process's CPU time (the second row, which other load on
+//!   a shared machine disturbs far less). The threads column is std::net with a thread per
+//!   server connection and one per client.
+//! - timer_churn: 100 000 `timeout(1 s, never-ready)` made, polled once (so the timer is
+//!   registered) and dropped, in one task; ms.
+//! - sleep_many: 10 000 tasks each sleeping 100 ms, all joined; wall time and peak RSS. Each
+//!   run is a child process (this binary re-executed with `--child sleep_many RUNTIME`), since
+//!   peak RSS is per process; the threads column is 10 000 threads in `thread::sleep`.
+//!
+//! tcp_echo and timer_churn build each runtime once per workload, run it once to warm up and
+//! then `--runs` times (default 5); sleep_many starts `--runs` fresh processes per runtime.
+//! Tables show medians. Absolute numbers move between machines and runs: compare the ratios,
+//! which are measured side by side in one run.
+
+use std::future::{pending, Future};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use async_executor::{Executor, Task};
+use futures_lite::future::poll_once;
+
+const CONNS: usize = 64;
+const ROUND_TRIPS: usize = 2_000;
+const MSG: usize = 64;
+const TIMERS: usize = 100_000;
+const SLEEPERS: usize = 10_000;
+const NAP: Duration = Duration::from_millis(100);
+/// The `timeout` of timer_churn: far beyond the run, so none fires.
+const TIMEOUT: Duration = Duration::from_secs(1);
+
+// ===== the runtimes under test =====
+
+/// A runtime under test, owned by the bench thread, with its sockets and timers.
+trait Rt: Sized + 'static {
+    type Spawner: Spawner;
+    type Listener: Send + Sync + 'static;
+    type Stream: Send + 'static;
+
+    /// A multi-thread runtime with `workers` worker threads.
+    fn build(workers: usize) -> Self;
+    fn spawner(&self) -> Self::Spawner;
+    /// Runs `fut` to completion on the (non-runtime) bench thread.
+    fn block_on<F: Future>(&self, fut: F) -> F::Output;
+
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;
+    /// Makes a `timeout(TIMEOUT, never-ready)`, polls it once in the calling task (which
+    /// registers its timer) and drops it; true if that poll was pending, as it must be.
+    fn timeout_polled_once() -> impl Future<Output = bool> + Send;
+
+    /// A listener on an ephemeral loopback port.
+    fn listen() -> impl Future<Output = (Self::Listener, SocketAddr)> + Send;
+    /// Accepts one connection and sets nodelay on it.
+    fn accept(listener: &Self::Listener) -> impl Future<Output = Self::Stream> + Send + '_;
+    /// Connects and sets nodelay.
+    fn connect(addr: SocketAddr) -> impl Future<Output = Self::Stream> + Send;
+    fn read<'a>(
+        s: &'a mut Self::Stream,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = usize> + Send + 'a;
+    fn read_exact<'a>(
+        s: &'a mut Self::Stream,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = ()> + Send + 'a;
+    fn write_all<'a>(
+        s: &'a mut Self::Stream,
+        buf: &'a [u8],
+    ) -> impl Future<Output = ()> + Send + 'a;
+}
+
+/// What every benchmark task is.
+trait Job: Future<Output = ()> + Send + 'static {}
+
+impl<F: Future<Output = ()> + Send + 'static> Job for F {}
+
+/// A cloneable way to put tasks on one runtime.
+trait Spawner: Clone + Send + Sync + 'static {
+    /// Resolves when the task finishes. Its output is ignored: workloads count completed
+    /// work in [`DONE`] instead, which also catches failed tasks.
+    type Join: Future + Send + 'static;
+
+    /// Spawns from inside one of the runtime's tasks, the way application code does.
+    fn spawn(&self, fut: impl Job) -> Self::Join;
+    /// Spawns from a thread outside the runtime, through its handle.
+    fn spawn_remote(&self, fut: impl Job) -> Self::Join;
+}
+
+type Ours = runtime::Runtime;
+type Tokio = tokio::runtime::Runtime;
+
+impl Rt for Ours {
+    type Spawner = runtime::Handle;
+    type Listener = runtime::net::TcpListener;
+    type Stream = runtime::net::TcpStream;
+
+    fn build(workers: usize) -> Self {
+        runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .build()
+            .expect("build the runtime")
+    }
+    fn spawner(&self) -> runtime::Handle {
+        self.handle().clone()
+    }
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        Ours::block_on(self, fut)
+    }
+    async fn sleep(duration: Duration) {
+        runtime::time::sleep(duration).await
+    }
+    async fn timeout_polled_once() -> bool {
+        poll_once(runtime::time::timeout(TIMEOUT, pending::<()>()))
+            .await
+            .is_none()
+    }
+    async fn listen() -> (Self::Listener, SocketAddr) {
+        let listener = runtime::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local address");
+        (listener, addr)
+    }
+    async fn accept(listener: &Self::Listener) -> Self::Stream {
+        let (stream, _) = listener.accept().await.expect("accept");
+        stream.set_nodelay(true).expect("nodelay");
+        stream
+    }
+    async fn connect(addr: SocketAddr) -> Self::Stream {
+        let stream = runtime::net::TcpStream::connect(addr)
+            .await
+            .expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        stream
+    }
+    async fn read<'a>(s: &'a mut Self::Stream, buf: &'a mut [u8]) -> usize {
+        s.read(buf).await.expect("read")
+    }
+    async fn read_exact<'a>(s: &'a mut Self::Stream, buf: &'a mut [u8]) {
+        s.read_exact(buf).await.expect("read_exact")
+    }
+    async fn write_all<'a>(s: &'a mut Self::Stream, buf: &'a [u8]) {
+        s.write_all(buf).await.expect("write_all")
+    }
+}
+
+impl Spawner for runtime::Handle {
+    type Join = runtime::task::JoinHandle<()>;
+
+    fn spawn(&self, fut: impl Job) -> Self::Join {
+        runtime::spawn(fut)
+    }
+    fn spawn_remote(&self, fut: impl Job) -> Self::Join {
+        runtime::Handle::spawn(self, fut)
+    }
+}
+
+impl Rt for Tokio {
+    type Spawner = tokio::runtime::Handle;
+    type Listener = tokio::net::TcpListener;
+    type Stream = tokio::net::TcpStream;
+
+    fn build(workers: usize) -> Self {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()
+            .expect("build the tokio runtime")
+    }
+    fn spawner(&self) -> tokio::runtime::Handle {
+        self.handle().clone()
+    }
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        Tokio::block_on(self, fut)
+    }
+    async fn sleep(duration: Duration) {
+        tokio::time::sleep(duration).await
+    }
+    async fn timeout_polled_once() -> bool {
+        // Unconstrained: once the task's coop budget is spent, tokio's `Sleep` returns
+        // pending without registering its timer, which would skip the work measured here.
+        let once = poll_once(tokio::time::timeout(TIMEOUT, pending::<()>()));
+        tokio::task::unconstrained(once).await.is_none()
+    }
+    async fn listen() -> (Self::Listener, SocketAddr) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local address");
+        (listener, addr)
+    }
+    async fn accept(listener: &Self::Listener) -> Self::Stream {
+        let (stream, _) = listener.accept().await.expect("accept");
+        stream.set_nodelay(true).expect("nodelay");
+        stream
+    }
+    async fn connect(addr: SocketAddr) -> Self::Stream {
+        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        stream
+    }
+    async fn read<'a>(s: &'a mut Self::Stream, buf: &'a mut [u8]) -> usize {
+        tokio::io::AsyncReadExt::read(s, buf).await.expect("read")
+    }
+    async fn read_exact<'a>(s: &'a mut Self::Stream, buf: &'a mut [u8]) {
+        tokio::io::AsyncReadExt::read_exact(s, buf)
+            .await
+            .expect("read_exact");
+    }
+    async fn write_all<'a>(s: &'a mut Self::Stream, buf: &'a [u8]) {
+        tokio::io::AsyncWriteExt::write_all(s, buf)
+            .await
+            .expect("write_all")
+    }
+}
+
+impl Spawner for tokio::runtime::Handle {
+    type Join = tokio::task::JoinHandle<()>;
+
+    fn spawn(&self, fut: impl Job) -> Self::Join {
+        tokio::spawn(fut)
+    }
+    fn spawn_remote(&self, fut: impl Job) -> Self::Join {
+        tokio::runtime::Handle::spawn(self, fut)
+    }
+}
+
+/// smol's executor run by `workers` threads, each blocked in `async_io::block_on(ex.run(..))`
+/// until drop, as smol's global executor runs its threads.
+struct Smol {
+    ex: Arc<Executor<'static>>,
+    /// Dropping it closes the channel every worker's `run` waits on.
+    stop: Option<async_channel::Sender<()>>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl Drop for Smol {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        for thread in self.threads.drain(..) {
+            thread.join().expect("a smol worker panicked");
+        }
+    }
+}
+
+impl Rt for Smol {
+    type Spawner = Arc<Executor<'static>>;
+    type Listener = smol::net::TcpListener;
+    type Stream = smol::net::TcpStream;
+
+    fn build(workers: usize) -> Self {
+        let ex = Arc::new(Executor::new());
+        let (stop, stopped) = async_channel::bounded::<()>(1);
+        let threads = (0..workers)
+            .map(|i| {
+                let (ex, stopped) = (ex.clone(), stopped.clone());
+                thread::Builder::new()
+                    .name(format!("smol-worker-{i}"))
+                    .spawn(move || {
+                        let _closed = smol::block_on(ex.run(stopped.recv()));
+                    })
+                    .expect("spawn a smol worker")
+            })
+            .collect();
+        Smol {
+            ex,
+            stop: Some(stop),
+            threads,
+        }
+    }
+    fn spawner(&self) -> Arc<Executor<'static>> {
+        self.ex.clone()
+    }
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        smol::block_on(fut)
+    }
+    async fn sleep(duration: Duration) {
+        smol::Timer::after(duration).await;
+    }
+    async fn timeout_polled_once() -> bool {
+        use futures_lite::FutureExt as _;
+        // smol has no `timeout`; this is its idiom: the future raced against a `Timer`.
+        let timer = smol::Timer::after(TIMEOUT);
+        let raced = pending::<Result<(), ()>>().or(async move {
+            timer.await;
+            Err(())
+        });
+        poll_once(raced).await.is_none()
+    }
+    async fn listen() -> (Self::Listener, SocketAddr) {
+        let listener = smol::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local address");
+        (listener, addr)
+    }
+    async fn accept(listener: &Self::Listener) -> Self::Stream {
+        let (stream, _) = listener.accept().await.expect("accept");
+        stream.set_nodelay(true).expect("nodelay");
+        stream
+    }
+    async fn connect(addr: SocketAddr) -> Self::Stream {
+        let stream = smol::net::TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        stream
+    }
+    async fn read<'a>(s: &'a mut Self::Stream, buf: &'a mut [u8]) -> usize {
+        futures_lite::AsyncReadExt::read(s, buf)
+            .await
+            .expect("read")
+    }
+    async fn read_exact<'a>(s: &'a mut Self::Stream, buf: &'a mut [u8]) {
+        futures_lite::AsyncReadExt::read_exact(s, buf)
+            .await
+            .expect("read_exact")
+    }
+    async fn write_all<'a>(s: &'a mut Self::Stream, buf: &'a [u8]) {
+        futures_lite::AsyncWriteExt::write_all(s, buf)
+            .await
+            .expect("write_all")
+    }
+}
+
+impl Spawner for Arc<Executor<'static>> {
+    type Join = Task<()>;
+
+    fn spawn(&self, fut: impl Job) -> Task<()> {
+        Executor::spawn(self, fut)
+    }
+    fn spawn_remote(&self, fut: impl Job) -> Task<()> {
+        Executor::spawn(self, fut)
+    }
+}
+
+// ===== workloads =====
+
+/// Units of work finished in the current iteration. Checked after every iteration, so a
+/// runtime that loses or fails tasks cannot post a good figure.
+static DONE: AtomicUsize = AtomicUsize::new(0);
+
+fn done(units: usize) {
+    DONE.fetch_add(units, Relaxed);
+}
+
+fn expect_done(expected: usize, workload: &str) {
+    let got = DONE.swap(0, Relaxed);
+    assert_eq!(
+        got, expected,
+        "{workload}: {got} of {expected} units of work finished"
+    );
+}
+
+async fn join_all<J: Future>(handles: Vec<J>) {
+    for handle in handles {
+        handle.await;
+    }
+}
+
+/// Spawns the future `root` builds as a task from the bench thread, so the workload runs in
+/// task context, and returns how long it took to finish.
+fn time_in_task<R: Rt, F: Job>(rt: &R, root: impl FnOnce(R::Spawner) -> F) -> Duration {
+    let s = rt.spawner();
+    let start = Instant::now();
+    rt.block_on(s.spawn_remote(root(s.clone())));
+    start.elapsed()
+}
+
+/// Echoes until the client closes.
+async fn echo_server<R: Rt>(mut conn: R::Stream) {
+    let mut buf = [0; 4096];
+    loop {
+        let n = R::read(&mut conn, &mut buf).await;
+        if n == 0 {
+            break;
+        }
+        R::write_all(&mut conn, &buf[..n]).await;
+    }
+}
+
+async fn echo_client<R: Rt>(mut conn: R::Stream) {
+    let sent = [7; MSG];
+    let mut got = [0; MSG];
+    for _ in 0..ROUND_TRIPS {
+        R::write_all(&mut conn, &sent).await;
+        R::read_exact(&mut conn, &mut got).await;
+        assert_eq!(got, sent, "tcp_echo: the echo differs");
+    }
+    done(ROUND_TRIPS);
+}
+
+/// Wall and CPU time of the round trips only: connections are made (and accepted) before the
+/// clocks start.
+fn tcp_echo<R: Rt>(rt: &R) -> Sample {
+    let timed = Arc::new(std::sync::Mutex::new(None));
+    let out = timed.clone();
+    time_in_task(rt, |s| async move {
+        let (listener, addr) = R::listen().await;
+        let server_spawner = s.clone();
+        let server = s.spawn(async move {
+            let mut conns = Vec::with_capacity(CONNS);
+            for _ in 0..CONNS {
+                let conn = R::accept(&listener).await;
+                conns.push(server_spawner.spawn(echo_server::<R>(conn)));
+            }
+            join_all(conns).await;
+        });
+        let mut clients = Vec::with_capacity(CONNS);
+        for _ in 0..CONNS {
+            clients.push(R::connect(addr).await);
+        }
+        let start = Sample::now();
+        let clients: Vec<_> = clients
+            .into_iter()
+            .map(|c| s.spawn(echo_client::<R>(c)))
+            .collect();
+        join_all(clients).await;
+        *out.lock().expect("not poisoned") = Some(start.elapsed());
+        server.await;
+    });
+    expect_done(CONNS * ROUND_TRIPS, "tcp_echo");
+    let timed = timed.lock().expect("not poisoned").take();
+    timed.expect("the root task timed the round trips")
+}
+
+/// tcp_echo with std::net: a thread per server connection and a thread per client.
+fn tcp_echo_threads() -> Sample {
+    let listener = StdListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    let server = thread::spawn(move || {
+        let conns: Vec<_> = (0..CONNS)
+            .map(|_| {
+                let (mut conn, _) = listener.accept().expect("accept");
+                conn.set_nodelay(true).expect("nodelay");
+                thread::spawn(move || {
+                    let mut buf = [0; 4096];
+                    loop {
+                        let n = conn.read(&mut buf).expect("read");
+                        if n == 0 {
+                            break;
+                        }
+                        conn.write_all(&buf[..n]).expect("write_all");
+                    }
+                })
+            })
+            .collect();
+        for conn in conns {
+            conn.join().expect("a server thread panicked");
+        }
+    });
+    let clients: Vec<_> = (0..CONNS)
+        .map(|_| {
+            let conn = StdStream::connect(addr).expect("connect");
+            conn.set_nodelay(true).expect("nodelay");
+            conn
+        })
+        .collect();
+    let start = Sample::now();
+    let clients: Vec<_> = clients
+        .into_iter()
+        .map(|mut conn| {
+            thread::spawn(move || {
+                let sent = [7; MSG];
+                let mut got = [0; MSG];
+                for _ in 0..ROUND_TRIPS {
+                    conn.write_all(&sent).expect("write_all");
+                    conn.read_exact(&mut got).expect("read_exact");
+                    assert_eq!(got, sent, "tcp_echo: the echo differs");
+                }
+                done(ROUND_TRIPS);
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().expect("a client thread panicked");
+    }
+    let elapsed = start.elapsed();
+    server.join().expect("the server thread panicked");
+    expect_done(CONNS * ROUND_TRIPS, "tcp_echo");
+    elapsed
+}
+
+/// Wall time and the CPU time (user + system) of the whole process over the same span.
+///
+/// On a shared machine the wall time of a CPU-bound workload swings with everyone else's
+/// load; the CPU time the runtime burns for the same work moves far less. Only one runtime
+/// is alive at a time, so the process's CPU time is that runtime's (plus an idle bench
+/// thread).
+#[derive(Clone, Copy)]
+struct Sample {
+    wall: Duration,
+    cpu: Duration,
+}
+
+impl Sample {
+    /// The clocks now, to subtract from later.
+    fn now() -> Start {
+        Start {
+            wall: Instant::now(),
+            cpu: process_cpu_time(),
+        }
+    }
+}
+
+struct Start {
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Start {
+    fn elapsed(&self) -> Sample {
+        Sample {
+            wall: self.wall.elapsed(),
+            cpu: process_cpu_time().saturating_sub(self.cpu),
+        }
+    }
+}
+
+/// User plus system CPU time of all the process's threads so far.
+fn process_cpu_time() -> Duration {
+    // SAFETY: all-zero bytes are a valid `rusage` (a struct of integers).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable `rusage` for the call to fill in.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    assert_eq!(rc, 0, "getrusage: {}", std::io::Error::last_os_error());
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1_000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+fn timer_churn<R: Rt>(rt: &R) -> Duration {
+    let elapsed = time_in_task(rt, |_| async {
+        for _ in 0..TIMERS {
+            assert!(
+                R::timeout_polled_once().await,
+                "timer_churn: a timeout completed on its first poll"
+            );
+        }
+        done(TIMERS);
+    });
+    expect_done(TIMERS, "timer_churn");
+    elapsed
+}
+
+/// One sleep_many run in this (child) process.
+fn sleep_many<R: Rt>(workers: usize) -> Duration {
+    let rt = R::build(workers);
+    let elapsed = time_in_task(&rt, |s| async move {
+        let sleepers: Vec<_> = (0..SLEEPERS)
+            .map(|_| {
+                s.spawn(async {
+                    R::sleep(NAP).await;
+                    done(1);
+                })
+            })
+            .collect();
+        join_all(sleepers).await;
+    });
+    expect_done(SLEEPERS, "sleep_many");
+    elapsed
+}
+
+fn sleep_many_threads() -> Duration {
+    let start = Instant::now();
+    let sleepers: Vec<_> = (0..SLEEPERS)
+        .map(|_| {
+            thread::spawn(|| {
+                thread::sleep(NAP);
+                done(1);
+            })
+        })
+        .collect();
+    for sleeper in sleepers {
+        sleeper.join().expect("a sleeper panicked");
+    }
+    let elapsed = start.elapsed();
+    expect_done(SLEEPERS, "sleep_many");
+    elapsed
+}
+
+/// This process's peak resident set (`VmHWM`) in KiB.
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status")
+}
+
+/// The columns of the tables, in order.
+const RUNTIMES: [&str; 4] = ["runtime", "tokio", "smol", "threads"];
+
+/// Child mode: one sleep_many run, reported on stdout as `wall_ns start_kib peak_kib`.
+fn child_sleep_many(which: &str, workers: usize) {
+    let start_kib = peak_rss_kib();
+    let wall = match which {
+        "runtime" => sleep_many::<Ours>(workers),
+        "tokio" => sleep_many::<Tokio>(workers),
+        "smol" => sleep_many::<Smol>(workers),
+        "threads" => sleep_many_threads(),
+        other => usage(&format!("unknown runtime {other:?}")),
+    };
+    println!("{} {start_kib} {}", wall.as_nanos(), peak_rss_kib());
+}
+
+/// Median wall time, start and peak RSS (KiB) of `runs` child processes.
+fn sleep_many_in_children(cfg: &Config, which: &str) -> (Duration, u64, u64) {
+    let exe = std::env::current_exe().expect("the bench binary's path");
+    let (mut walls, mut starts, mut peaks) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..cfg.runs {
+        let out = Command::new(&exe)
+            .args(["--child", "sleep_many", which, "--workers"])
+            .arg(cfg.workers.to_string())
+            .output()
+            .expect("run a sleep_many child");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "sleep_many child for {which} failed ({}): {stdout}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let fields: Vec<u64> = stdout
+            .split_whitespace()
+            .map(|f| f.parse().expect("a number from the child"))
+            .collect();
+        let [wall_ns, start, peak] = fields[..] else {
+            panic!("sleep_many child for {which} printed {stdout:?}");
+        };
+        walls.push(Duration::from_nanos(wall_ns));
+        starts.push(start);
+        peaks.push(peak);
+    }
+    (median(walls), median(starts), median(peaks))
+}
+
+// ===== harness =====
+
+fn median<T: Ord + Copy>(mut samples: Vec<T>) -> T {
+    assert!(!samples.is_empty(), "median of no samples");
+    samples.sort_unstable();
+    // The lower middle for an even count: these are also integer KiB, not averaged.
+    samples[(samples.len() - 1) / 2]
+}
+
+/// Runs `iteration` once to warm up and `runs` more times; returns the median.
+fn measure(runs: usize, mut iteration: impl FnMut() -> Duration) -> Duration {
+    iteration();
+    median((0..runs).map(|_| iteration()).collect())
+}
+
+/// Builds `R` once for all runs of `work` and drops it afterwards, outside the timings.
+fn bench<R: Rt>(cfg: &Config, work: fn(&R) -> Duration) -> Duration {
+    let rt = R::build(cfg.workers);
+    measure(cfg.runs, || work(&rt))
+}
+
+/// [`measure`] for [`Sample`]s: the medians of wall and CPU time, each on its own.
+fn measure_samples(runs: usize, mut iteration: impl FnMut() -> Sample) -> Sample {
+    iteration();
+    let samples: Vec<_> = (0..runs).map(|_| iteration()).collect();
+    Sample {
+        wall: median(samples.iter().map(|s| s.wall).collect()),
+        cpu: median(samples.iter().map(|s| s.cpu).collect()),
+    }
+}
+
+/// [`bench`] for workloads that report a [`Sample`].
+fn bench_samples<R: Rt>(cfg: &Config, work: fn(&R) -> Sample) -> Sample {
+    let rt = R::build(cfg.workers);
+    measure_samples(cfg.runs, || work(&rt))
+}
+
+struct Config {
+    workers: usize,
+    runs: usize,
+    filter: Option<String>,
+    /// `--child WORKLOAD RUNTIME`: run one measurement in this process and report it.
+    child: Option<(String, String)>,
+    /// The arguments given after `--`, to print the command back.
+    args: Vec<String>,
+}
+
+impl Config {
+    fn from_args() -> Config {
+        // cargo bench passes `--bench` to every bench binary; it says nothing about this one.
+        let given: Vec<String> = std::env::args()
+            .skip(1)
+            .filter(|a| a != "--bench")
+            .collect();
+        let mut cfg = Config {
+            workers: thread::available_parallelism().map_or(2, |n| n.get()),
+            runs: 5,
+            filter: None,
+            child: None,
+            args: given.clone(),
+        };
+        let mut args = given.into_iter();
+        while let Some(arg) = args.next() {
+            let mut value = || {
+                args.next()
+                    .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
+            };
+            let count = |v: String| {
+                v.parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .unwrap_or_else(|| usage(&format!("bad count {v:?}")))
+            };
+            match arg.as_str() {
+                "--quick" => cfg.runs = 1,
+                "--workers" => cfg.workers = count(value()),
+                "--runs" => cfg.runs = count(value()),
+                "--filter" => cfg.filter = Some(value()),
+                "--child" => cfg.child = Some((value(), value())),
+                other => usage(&format!("unknown argument {other:?}")),
+            }
+        }
+        cfg
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        self.filter
+            .as_ref()
+            .is_none_or(|f| name.contains(f.as_str()))
+    }
+}
+
+fn usage(problem: &str) -> ! {
+    eprintln!("{problem}\nusage: cargo bench --bench io -- [--workers N] [--runs N] [--filter NAME] [--quick]");
+    std::process::exit(2)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// One table row: the name left-aligned, then right-aligned cells.
+fn print_row<C: std::fmt::Display>(name: &str, cells: impl IntoIterator<Item = C>) {
+    let cells: Vec<_> = cells.into_iter().map(|c| format!("{c:>14}")).collect();
+    println!("{name:<12} | {}", cells.join(" | "));
+}
+
+fn main() {
+    let cfg = Config::from_args();
+    if let Some((workload, which)) = &cfg.child {
+        match workload.as_str() {
+            "sleep_many" => child_sleep_many(which, cfg.workers),
+            other => usage(&format!("no child workload {other:?}")),
+        }
+        return;
+    }
+    let (workers, runs) = (cfg.workers, cfg.runs);
+    println!(
+        "io: {workers} workers each (smol: {workers} executor threads), median of {runs} runs"
+    );
+
+    if cfg.wants("tcp_echo") {
+        println!(
+            "\ntcp_echo: {CONNS} connections × {ROUND_TRIPS} round trips × {MSG} B over loopback, \
+             after one warm-up.\nHIGHER is better in both rows; ratios are runtime/peer, so > 1.00 \
+             is better; best = the better of tokio and smol; threads = thread per connection.\n\
+             tcp_echo: round trips per second of wall time. per cpu-s: round trips per second of \
+             process CPU time (user + sys),\nwhich other load on the machine disturbs far less."
+        );
+        let samples = [
+            bench_samples::<Ours>(&cfg, tcp_echo),
+            bench_samples::<Tokio>(&cfg, tcp_echo),
+            bench_samples::<Smol>(&cfg, tcp_echo),
+            measure_samples(runs, tcp_echo_threads),
+        ];
+        print_row(
+            "workload",
+            RUNTIMES
+                .map(|r| format!("{r} rt/s"))
+                .into_iter()
+                .chain(["runtime/tokio", "runtime/best", "runtime/thrds"].map(String::from)),
+        );
+        // Rates per second of one clock: [runtime, tokio, smol, threads].
+        let rates = |clock: fn(&Sample) -> Duration| {
+            samples.map(|s| (CONNS * ROUND_TRIPS) as f64 / clock(&s).as_secs_f64())
+        };
+        let (wall, cpu) = (rates(|s| s.wall), rates(|s| s.cpu));
+        for (row, [ours, tokio, smol, threads]) in [("tcp_echo", wall), ("  per cpu-s", cpu)] {
+            let best = tokio.max(smol);
+            let cells = [ours, tokio, smol, threads].map(|r| format!("{:.1}k", r / 1e3));
+            let ratios = [ours / tokio, ours / best, ours / threads].map(|r| format!("{r:.2}"));
+            print_row(row, cells.into_iter().chain(ratios));
+        }
+        let vs_best = wall[0] / wall[1].max(wall[2]);
+        let verdict = if vs_best >= 1.0 { "meets" } else { "misses" };
+        println!(
+            "bar: wall runtime/best >= 1.00 ({verdict}: {vs_best:.2}); aim runtime/tokio >= 1.20 ({:.2})",
+            wall[0] / wall[1]
+        );
+    }
+
+    if cfg.wants("timer_churn") {
+        println!(
+            "\ntimer_churn: {TIMERS} timeout({TIMEOUT:?}, never-ready) made, polled once and \
+             dropped in one task, after one warm-up.\nms, lower is better (smol: async-io Timer \
+             raced with futures-lite `or`)."
+        );
+        let ours = ms(bench::<Ours>(&cfg, timer_churn));
+        let tokio = ms(bench::<Tokio>(&cfg, timer_churn));
+        let smol = ms(bench::<Smol>(&cfg, timer_churn));
+        let best = tokio.min(smol);
+        print_row(
+            "workload",
+            [
+                "runtime ms",
+                "tokio ms",
+                "smol ms",
+                "runtime/tokio",
+                "runtime/best",
+            ],
+        );
+        let times = [ours, tokio, smol].map(|t| format!("{t:.1}"));
+        let ratios = [ours / tokio, ours / best].map(|r| format!("{r:.2}"));
+        print_row("timer_churn", times.into_iter().chain(ratios));
+        let verdict = if ours <= tokio { "meets" } else { "misses" };
+        println!(
+            "bar: runtime/tokio <= 1.00 ({verdict}: {:.2})",
+            ours / tokio
+        );
+    }
+
+    if cfg.wants("sleep_many") {
+        println!(
+            "\nsleep_many: {SLEEPERS} tasks each sleeping {NAP:?}, all joined; one fresh process \
+             per run, no warm-up.\nPeak RSS = VmHWM at the end; delta = minus VmHWM at process \
+             start (before the runtime is built). Lower is better."
+        );
+        let rows = RUNTIMES.map(|r| (r, sleep_many_in_children(&cfg, r)));
+        print_row(
+            "sleep_many",
+            ["wall ms", "peak RSS MiB", "start RSS MiB", "delta RSS MiB"],
+        );
+        for (name, (wall, start, peak)) in &rows {
+            let cells = [ms(*wall), mib(*peak), mib(*start), mib(peak - start)];
+            print_row(name, cells.map(|c| format!("{c:.1}")));
+        }
+        let (ours, tokio) = (rows[0].1, rows[1].1);
+        let ratio = |f: fn(&(Duration, u64, u64)) -> f64| f(&ours) / f(&tokio);
+        let wall = ratio(|r| ms(r.0));
+        let peak = ratio(|r| r.2 as f64);
+        let delta = ratio(|r| (r.2 - r.1) as f64);
+        let verdict = if peak <= 1.0 { "meets" } else { "misses" };
+        println!(
+            "runtime/tokio: wall {wall:.2}, peak RSS {peak:.2}, delta RSS {delta:.2}\n\
+             bar: peak RSS runtime/tokio <= 1.00 ({verdict}: {peak:.2})"
+        );
+    }
+
+    let args = cfg.args.join(" ");
+    let sep = if args.is_empty() { "" } else { " -- " };
+    println!("\ncommand: cargo bench --bench io{sep}{args}");
+}
