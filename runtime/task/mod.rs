@@ -1,9 +1,19 @@
-//! Tasks: the unit the schedulers run.
+//! Tasks: spawning them ([`crate::spawn`], [`Builder`], [`JoinSet`]), waiting for them
+//! ([`JoinHandle`]), cancelling them ([`JoinHandle::abort`], [`AbortHandle`]), and the
+//! running task's [`id`].
 //!
-//! A task is one allocation (`raw::Cell`) reached through typed references that each own
-//! one count of the state word: [`Task`] (the owned list's), [`Notified`] (a run queue's),
-//! `JoinHandle`, `AbortHandle` and wakers. This module knows nothing of IO or of which
-//! thread runs a task: schedulers plug in through [`Schedule`].
+//! ```
+//! # #[runtime::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let handle = runtime::task::Builder::new().name("worker").spawn(async { 1 + 1 });
+//! assert_eq!(handle.await.unwrap(), 2);
+//! # }
+//! ```
+
+// Internals: a task is one allocation (`raw::Cell`) reached through typed references that
+// each own one count of the state word: `Task` (the owned list's), `Notified` (a run
+// queue's), `JoinHandle`, `AbortHandle` and wakers. This module knows nothing of IO or of
+// which thread runs a task: schedulers plug in through `Schedule`.
 
 mod error;
 mod harness;
