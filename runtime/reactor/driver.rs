@@ -11,10 +11,14 @@ use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
 const EVENTS_PER_TURN: usize = 1024;
+/// A non-blocking turn this soon after the previous OS poll skips the syscall: busy
+/// workers take such turns every few dozen polls and on every `yield_now` round, and
+/// IO events that wait this long still keep sockets moving.
+const MIN_POLL_INTERVAL: Duration = Duration::from_micros(50);
 
 /// Owned by the one thread that turns the driver.
 pub(crate) struct IoDriver {
@@ -22,6 +26,7 @@ pub(crate) struct IoDriver {
     events: mio::Events,
     tick: u8,
     wake: Vec<Waker>,
+    last_poll: Instant,
     shared: Arc<Shared>,
 }
 
@@ -93,6 +98,7 @@ impl IoDriver {
             events: mio::Events::with_capacity(EVENTS_PER_TURN),
             tick: 0,
             wake: Vec::new(),
+            last_poll: Instant::now(),
             shared: shared.clone(),
         };
         Ok((driver, IoHandle { shared }))
@@ -100,7 +106,18 @@ impl IoDriver {
 
     /// Waits for IO events (at most `timeout`; `None` waits until woken) and dispatches them.
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) {
-        match self.poll.poll(&mut self.events, timeout) {
+        if timeout == Some(Duration::ZERO) {
+            let now = Instant::now();
+            if now.duration_since(self.last_poll) < MIN_POLL_INTERVAL {
+                return;
+            }
+        }
+        let res = self.poll.poll(&mut self.events, timeout);
+        if timeout != Some(Duration::ZERO) {
+            // A blocking turn may have waited long: it is fresh as of its return.
+            self.last_poll = Instant::now();
+        }
+        match res {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return,
             Err(e) => panic!("the IO driver failed to poll the OS for events: {e}"),
