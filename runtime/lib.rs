@@ -30,6 +30,7 @@ mod runtime;
 mod runtime_config;
 mod scheduler;
 mod spawn;
+mod sync_reentrant;
 mod util;
 
 pub mod io;
@@ -47,5 +48,17 @@ pub use task::yield_now;
 
 /// Async synchronisation primitives (the `runtime-primitives` crate).
 pub mod sync {
+    pub use runtime_primitives::channel;
     pub use runtime_primitives::oneshot;
+    pub use runtime_primitives::{
+        AcquireError, BoundedSemaphore, MappedMutexGuard, Mutex, MutexGuard, OverRelease,
+        OwnedMutexGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, OwnedSemaphorePermit, RwLock,
+        RwLockReadGuard, RwLockWriteGuard, Semaphore, SemaphorePermit, TryAcquireError,
+        TryLockError,
+    };
+    pub use runtime_primitives::{
+        Barrier, BarrierWait, BarrierWaitResult, BrokenBarrier, Condvar, Event, EventWait,
+    };
+
+    pub use crate::sync_reentrant::{ReentrantMutex, ReentrantMutexGuard};
 }

@@ -11,4 +11,29 @@ pub mod loom;
 #[doc(hidden)]
 pub mod hooks;
 
+pub mod channel;
 pub mod oneshot;
+
+mod barrier;
+mod batch_semaphore;
+mod bounded_semaphore;
+mod condvar;
+mod event;
+mod mutex;
+mod raw_mutex;
+mod rwlock;
+mod semaphore;
+mod thread_waker;
+mod waiter_list;
+
+pub use barrier::{Barrier, BarrierWaitResult, BrokenBarrier, Wait as BarrierWait};
+pub use bounded_semaphore::{BoundedSemaphore, OverRelease};
+pub use condvar::Condvar;
+pub use event::{Event, Wait as EventWait};
+pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};

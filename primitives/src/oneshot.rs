@@ -43,7 +43,8 @@ use futures_core::future::FusedFuture;
 
 use crate::hooks;
 use crate::loom::atomic::{AtomicUsize, Ordering};
-use crate::loom::{thread, Arc, UnsafeCell};
+use crate::loom::{Arc, UnsafeCell};
+use crate::thread_waker::block_on_thread;
 
 // ===== state word =====
 //
@@ -566,15 +567,7 @@ impl<T> Receiver<T> {
     #[track_caller]
     pub fn recv_blocking(mut self) -> Result<T, RecvError> {
         hooks::assert_can_block("oneshot::Receiver::recv_blocking", "receiver.await");
-        let waker = thread_waker();
-        let cx = Context::from_waker(&waker);
-        loop {
-            if let Poll::Ready(result) = self.poll_recv(&cx) {
-                return result;
-            }
-            // A spurious or stale unpark only costs one more poll.
-            thread::park();
-        }
+        block_on_thread(core::future::poll_fn(|cx| self.poll_recv(cx)))
     }
 
     /// Closes the channel without dropping the receiver: any later [`send`](Sender::send)
@@ -639,25 +632,6 @@ impl<T> fmt::Debug for Receiver<T> {
         };
         s.finish()
     }
-}
-
-/// A waker that unparks the thread that made it.
-struct ThreadWaker(thread::Thread);
-
-// `Waker::from` takes std's `Arc`, whatever the shim says: the count only keeps this waker
-// alive and is no part of the channel's shared state (which the shim's `Arc` models).
-impl std::task::Wake for ThreadWaker {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.0.unpark();
-    }
-
-    fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-fn thread_waker() -> Waker {
-    Waker::from(std::sync::Arc::new(ThreadWaker(thread::current())))
 }
 
 // ===== errors =====

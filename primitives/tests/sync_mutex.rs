@@ -1,0 +1,388 @@
+//! `Mutex`: mutual exclusion on every executor and from OS threads, guards held across
+//! `.await` in spawned tasks, queued waiters served in order, a woken waiter that loses a race
+//! is handed the lock next (no starvation), cancelled waiters lose nothing.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread;
+use std::time::Duration;
+
+use futures::executor::block_on;
+use runtime_primitives::{hooks, Mutex, MutexGuard};
+
+fn poll_once<F: Future>(fut: Pin<&mut F>) -> Poll<F::Output> {
+    fut.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// A waker that counts how often it was woken.
+#[derive(Default)]
+struct CountingWaker(AtomicUsize);
+
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn counting_waker() -> (Arc<CountingWaker>, Waker) {
+    let c = Arc::new(CountingWaker::default());
+    (c.clone(), Waker::from(c))
+}
+
+fn poll_with<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+    fut.poll(&mut Context::from_waker(waker))
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Runs `f` on a thread and fails the test if it has not finished within `secs` seconds.
+fn within<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(r) => {
+            worker.join().expect("the test body finished");
+            r
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(worker.join().expect_err("the test body panicked"))
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("still running after {secs} s"),
+    }
+}
+
+// ===== mutual exclusion, on every executor =====
+
+/// The seeds' counter: threads add and subtract under the lock; the total stays exact.
+#[test]
+fn counter_on_os_threads() {
+    within(20, || {
+        let x = Arc::new(Mutex::new(0i64));
+        let threads: Vec<_> = (0..4)
+            .map(|i| {
+                let x = x.clone();
+                thread::spawn(move || {
+                    for _ in 0..10_000 {
+                        *x.lock_blocking() += if i % 2 == 0 { 1 } else { -1 };
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(*x.lock_blocking(), 0);
+    });
+}
+
+/// Guards held across `.await` in tasks spawned on tokio's multi-thread runtime: the
+/// read-modify-write spanning the await is never interleaved.
+#[test]
+fn guard_held_across_await_on_tokio() {
+    within(20, || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let x = Arc::new(Mutex::new(0u64));
+        rt.block_on(async {
+            let tasks: Vec<_> = (0..16)
+                .map(|_| {
+                    let x = x.clone();
+                    tokio::spawn(async move {
+                        for _ in 0..200 {
+                            let mut guard = x.lock().await;
+                            let read = *guard;
+                            tokio::task::yield_now().await;
+                            *guard = read + 1;
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        assert_eq!(*x.lock_blocking(), 16 * 200);
+    });
+}
+
+#[test]
+fn counter_on_futures_thread_pool_with_owned_guards() {
+    within(20, || {
+        let pool = futures::executor::ThreadPool::new().unwrap();
+        let x = Arc::new(Mutex::new(0u64));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let x = x.clone();
+                futures::task::SpawnExt::spawn_with_handle(&pool, async move {
+                    for _ in 0..1_000 {
+                        *x.clone().lock_owned().await += 1;
+                    }
+                })
+                .unwrap()
+            })
+            .collect();
+        block_on(futures::future::join_all(handles));
+        assert_eq!(*x.lock_blocking(), 8_000);
+    });
+}
+
+#[test]
+fn threads_and_tasks_share_one_mutex() {
+    within(20, || {
+        let x = Arc::new(Mutex::new(0u64));
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let task = {
+            let x = x.clone();
+            rt.spawn(async move {
+                for _ in 0..5_000 {
+                    *x.lock().await += 1;
+                }
+            })
+        };
+        for _ in 0..5_000 {
+            *x.lock_blocking() += 1;
+        }
+        rt.block_on(task).unwrap();
+        assert_eq!(*x.lock_blocking(), 10_000);
+    });
+}
+
+// ===== try_lock, guards, data access =====
+
+#[test]
+fn try_lock_fails_while_held() {
+    let m = Mutex::new(1);
+    let guard = m.try_lock().unwrap();
+    assert!(m.is_locked());
+    assert!(m.try_lock().is_err());
+    drop(guard);
+    assert!(m.try_lock().is_ok());
+}
+
+#[test]
+fn get_mut_into_inner_map_and_debug() {
+    let mut m = Mutex::new((1, String::from("a")));
+    m.get_mut().0 = 2;
+    {
+        let guard = m.try_lock().unwrap();
+        assert!(std::ptr::eq(MutexGuard::mutex(&guard), &m));
+        let mut name = MutexGuard::map(guard, |pair| &mut pair.1);
+        name.push('b');
+        assert!(
+            m.try_lock().is_err(),
+            "the mapped guard still holds the lock"
+        );
+        assert_eq!(format!("{m:?}"), "Mutex { data: <locked> }");
+    }
+    assert_eq!(format!("{m:?}"), r#"Mutex { data: (2, "ab") }"#);
+    assert_eq!(m.into_inner(), (2, String::from("ab")));
+}
+
+#[test]
+fn owned_guard_moves_to_another_thread() {
+    let m = Arc::new(Mutex::new(vec![1]));
+    let mut guard = block_on(m.clone().lock_owned());
+    assert!(Arc::ptr_eq(guard.mutex(), &m));
+    thread::spawn(move || guard.push(2)).join().unwrap();
+    assert_eq!(*m.lock_blocking(), [1, 2]);
+}
+
+// ===== order, fairness, cancellation =====
+
+#[test]
+fn queued_waiters_get_the_lock_in_order() {
+    let m = Mutex::new(Vec::new());
+    let held = m.try_lock().unwrap();
+    let mut waiters: Vec<_> = (0..3).map(|_| Box::pin(m.lock())).collect();
+    for w in &mut waiters {
+        assert!(poll_once(w.as_mut()).is_pending());
+    }
+    drop(held);
+    for (i, w) in waiters.iter_mut().enumerate() {
+        let Poll::Ready(mut guard) = poll_once(w.as_mut()) else {
+            panic!("waiter {i} is next");
+        };
+        guard.push(i);
+        drop(guard);
+    }
+    assert_eq!(*m.try_lock().unwrap(), [0, 1, 2]);
+}
+
+#[test]
+fn unlock_wakes_only_the_front_waiter() {
+    let m = Mutex::new(());
+    let held = m.try_lock().unwrap();
+    let (first_wakes, first_waker) = counting_waker();
+    let (second_wakes, second_waker) = counting_waker();
+    let mut first = Box::pin(m.lock());
+    let mut second = Box::pin(m.lock());
+    assert!(poll_with(first.as_mut(), &first_waker).is_pending());
+    assert!(poll_with(second.as_mut(), &second_waker).is_pending());
+    drop(held);
+    assert_eq!(first_wakes.0.load(Ordering::SeqCst), 1);
+    assert_eq!(second_wakes.0.load(Ordering::SeqCst), 0);
+    assert!(poll_with(first.as_mut(), &first_waker).is_ready());
+}
+
+/// The no-starvation promise: a woken waiter that finds the lock taken by a newcomer goes
+/// back to the front, and the next unlock hands the lock straight to it.
+#[test]
+fn woken_waiter_that_loses_a_race_is_handed_the_lock_next() {
+    let m = Mutex::new(0);
+    let held = m.try_lock().unwrap();
+    let mut waiter = Box::pin(m.lock());
+    assert!(poll_once(waiter.as_mut()).is_pending());
+    drop(held); // wakes `waiter` to compete
+    let barger = m.try_lock().expect("a running task may take a free lock");
+    assert!(poll_once(waiter.as_mut()).is_pending(), "lost the race");
+    let mut newcomer = Box::pin(m.lock());
+    assert!(poll_once(newcomer.as_mut()).is_pending());
+    drop(barger); // hand-over mode: straight to the waiter that lost
+    assert!(m.try_lock().is_err(), "nobody may barge during a hand-over");
+    let Poll::Ready(mut guard) = poll_once(waiter.as_mut()) else {
+        panic!("the lock was handed to the waiter that lost");
+    };
+    *guard += 1;
+    assert!(poll_once(newcomer.as_mut()).is_pending());
+    drop(guard);
+    assert!(poll_once(newcomer.as_mut()).is_ready());
+}
+
+#[test]
+fn dropped_waiter_leaves_the_queue() {
+    let m = Mutex::new(());
+    let held = m.try_lock().unwrap();
+    let mut first = Box::pin(m.lock());
+    let mut second = Box::pin(m.lock());
+    assert!(poll_once(first.as_mut()).is_pending());
+    assert!(poll_once(second.as_mut()).is_pending());
+    drop(first);
+    drop(held);
+    assert!(poll_once(second.as_mut()).is_ready());
+}
+
+#[test]
+fn dropped_woken_waiter_wakes_the_next_one() {
+    let m = Mutex::new(());
+    let held = m.try_lock().unwrap();
+    let mut first = Box::pin(m.lock());
+    let (second_wakes, second_waker) = counting_waker();
+    let mut second = Box::pin(m.lock());
+    assert!(poll_once(first.as_mut()).is_pending());
+    assert!(poll_with(second.as_mut(), &second_waker).is_pending());
+    drop(held); // wakes `first`
+    drop(first); // ...which passes the wake-up on
+    assert_eq!(second_wakes.0.load(Ordering::SeqCst), 1);
+    assert!(poll_with(second.as_mut(), &second_waker).is_ready());
+}
+
+#[test]
+fn dropped_waiter_that_was_handed_the_lock_unlocks_it() {
+    let m = Mutex::new(());
+    let held = m.try_lock().unwrap();
+    let mut loser = Box::pin(m.lock());
+    assert!(poll_once(loser.as_mut()).is_pending());
+    drop(held);
+    let barger = m.try_lock().unwrap();
+    assert!(poll_once(loser.as_mut()).is_pending()); // lost: hand-over mode
+    let mut next = Box::pin(m.lock());
+    assert!(poll_once(next.as_mut()).is_pending());
+    drop(barger); // handed to `loser`
+    drop(loser); // never used it: handed on
+    assert!(poll_once(next.as_mut()).is_ready());
+}
+
+/// Tasks lock under random `tokio::time::timeout`s; the count of increments matches the
+/// locks that succeeded, and the mutex ends free.
+#[test]
+fn stress_random_timeouts() {
+    within(20, || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_time()
+            .build()
+            .unwrap();
+        let m = Arc::new(Mutex::new(0usize));
+        let ok = Arc::new(AtomicUsize::new(0));
+        rt.block_on(async {
+            let tasks: Vec<_> = (0..32u64)
+                .map(|seed| {
+                    let (m, ok) = (m.clone(), ok.clone());
+                    tokio::spawn(async move {
+                        let mut rng = Rng(seed * 31 + 7);
+                        for _ in 0..100 {
+                            let wait = Duration::from_micros(rng.below(200));
+                            if let Ok(mut guard) = tokio::time::timeout(wait, m.lock()).await {
+                                *guard += 1;
+                                ok.fetch_add(1, Ordering::Relaxed);
+                                if rng.below(4) == 0 {
+                                    tokio::task::yield_now().await;
+                                }
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        let guard = m.try_lock().expect("the mutex ends free");
+        assert_eq!(*guard, ok.load(Ordering::Relaxed));
+    });
+}
+
+// ===== hooks =====
+
+#[test]
+fn lock_blocking_on_a_worker_thread_panics_naming_the_async_form() {
+    let result = thread::spawn(|| {
+        hooks::set_worker_thread(true);
+        let m = Mutex::new(());
+        catch_unwind(AssertUnwindSafe(|| drop(m.lock_blocking())))
+    })
+    .join()
+    .unwrap();
+    let err = result.unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("Mutex::lock_blocking"), "{msg}");
+    assert!(msg.contains("mutex.lock().await"), "{msg}");
+}
+
+#[test]
+fn each_lock_spends_one_unit_of_coop_budget() {
+    let m = Mutex::new(());
+    let previous = hooks::set_budget(Some(1));
+    let mut first = Box::pin(m.lock());
+    let Poll::Ready(guard) = poll_once(first.as_mut()) else {
+        panic!("free lock, budget left");
+    };
+    drop(guard);
+    let mut second = Box::pin(m.lock());
+    assert!(
+        poll_once(second.as_mut()).is_pending(),
+        "budget spent: yield"
+    );
+    hooks::set_budget(previous);
+    assert!(poll_once(second.as_mut()).is_ready());
+}

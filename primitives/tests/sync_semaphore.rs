@@ -1,0 +1,500 @@
+//! `Semaphore`: the limit holds on every executor and from OS threads, waiters are served
+//! FIFO (a request for k permits is not overtaken), cancelled waiters lose no permit, close
+//! wakes every waiter, and bad input gets a clear error or panic.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::thread;
+use std::time::Duration;
+
+use futures::executor::block_on;
+use runtime_primitives::{hooks, AcquireError, Semaphore, TryAcquireError};
+
+fn poll_once<F: Future>(fut: Pin<&mut F>) -> Poll<F::Output> {
+    fut.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// A small xorshift generator: the stress tests need varied, reproducible choices only.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Runs `f` on a thread and fails the test if it has not finished within `secs` seconds
+/// (a hang is a bug: the test reports it instead of stalling the suite).
+fn within<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(r) => {
+            worker.join().expect("the test body finished");
+            r
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(worker.join().expect_err("the test body panicked"))
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("still running after {secs} s"),
+    }
+}
+
+// ===== limits, on every executor =====
+
+#[test]
+fn never_more_holders_than_permits_on_threads() {
+    let sem = Arc::new(Semaphore::new(5));
+    let inside = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..20)
+        .map(|_| {
+            let (sem, inside, max) = (sem.clone(), inside.clone(), max.clone());
+            thread::spawn(move || {
+                for _ in 0..50 {
+                    let _permit = sem.acquire_blocking().unwrap();
+                    let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                    max.fetch_max(now, Ordering::SeqCst);
+                    thread::yield_now();
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(max.load(Ordering::SeqCst) <= 5);
+    assert_eq!(sem.available_permits(), 5);
+}
+
+#[test]
+fn never_more_holders_than_permits_on_tokio() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let sem = Arc::new(Semaphore::new(3));
+    let inside = Arc::new(AtomicUsize::new(0));
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let (sem, inside) = (sem.clone(), inside.clone());
+                tokio::spawn(async move {
+                    for _ in 0..20 {
+                        let _permit = sem.clone().acquire_owned().await.unwrap();
+                        assert!(inside.fetch_add(1, Ordering::SeqCst) < 3);
+                        tokio::task::yield_now().await;
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    assert_eq!(sem.available_permits(), 3);
+}
+
+#[test]
+fn tasks_and_threads_share_one_semaphore() {
+    let sem = Arc::new(Semaphore::new(1));
+    let count = Arc::new(AtomicUsize::new(0));
+    let pool = futures::executor::ThreadPool::new().unwrap();
+    let (sem2, count2) = (sem.clone(), count.clone());
+    let task = pool.spawn_with_handle_ok(async move {
+        for _ in 0..500 {
+            let _p = sem2.acquire().await.unwrap();
+            count2.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    for _ in 0..500 {
+        let _p = sem.acquire_blocking().unwrap();
+        count.fetch_add(1, Ordering::SeqCst);
+    }
+    block_on(task);
+    assert_eq!(count.load(Ordering::SeqCst), 1000);
+    assert_eq!(sem.available_permits(), 1);
+}
+
+/// `spawn_with_handle` without the `SpawnExt` import noise.
+trait SpawnOk {
+    fn spawn_with_handle_ok<F: Future<Output = ()> + Send + 'static>(
+        &self,
+        fut: F,
+    ) -> futures::future::RemoteHandle<()>;
+}
+
+impl SpawnOk for futures::executor::ThreadPool {
+    fn spawn_with_handle_ok<F: Future<Output = ()> + Send + 'static>(
+        &self,
+        fut: F,
+    ) -> futures::future::RemoteHandle<()> {
+        futures::task::SpawnExt::spawn_with_handle(self, fut).unwrap()
+    }
+}
+
+// ===== FIFO =====
+
+#[test]
+fn acquire_many_is_not_overtaken_by_smaller_requests() {
+    let sem = Semaphore::new(0);
+    let mut big = Box::pin(sem.acquire_many(3));
+    let mut small = Box::pin(sem.acquire());
+    assert!(poll_once(big.as_mut()).is_pending());
+    assert!(poll_once(small.as_mut()).is_pending());
+
+    sem.add_permits(2);
+    assert!(
+        poll_once(small.as_mut()).is_pending(),
+        "queued behind the big one"
+    );
+    assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
+    assert_eq!(
+        sem.available_permits(),
+        0,
+        "the two went to the front waiter"
+    );
+
+    sem.add_permits(1);
+    let big_permit = match poll_once(big.as_mut()) {
+        Poll::Ready(p) => p.unwrap(),
+        Poll::Pending => panic!("the front waiter has its 3 permits"),
+    };
+    assert_eq!(big_permit.num_permits(), 3);
+    assert!(poll_once(small.as_mut()).is_pending());
+    drop(big_permit);
+    assert!(poll_once(small.as_mut()).is_ready());
+}
+
+#[test]
+fn waiters_are_served_in_arrival_order() {
+    let sem = Semaphore::new(0);
+    let mut waiters: Vec<_> = (0..5).map(|_| Box::pin(sem.acquire())).collect();
+    for w in &mut waiters {
+        assert!(poll_once(w.as_mut()).is_pending());
+    }
+    for i in 0..5 {
+        sem.add_permits(1);
+        for (j, w) in waiters.iter_mut().enumerate().skip(i) {
+            let ready = poll_once(w.as_mut());
+            assert_eq!(
+                ready.is_ready(),
+                j == i,
+                "waiter {j} after {} permits",
+                i + 1
+            );
+            if let Poll::Ready(permit) = ready {
+                permit.unwrap().forget();
+            }
+        }
+    }
+}
+
+// ===== cancellation =====
+
+#[test]
+fn dropped_waiter_passes_its_partial_permits_on() {
+    let sem = Semaphore::new(0);
+    let mut big = Box::pin(sem.acquire_many(3));
+    let mut small = Box::pin(sem.acquire());
+    assert!(poll_once(big.as_mut()).is_pending());
+    assert!(poll_once(small.as_mut()).is_pending());
+    sem.add_permits(2);
+    drop(big);
+    let Poll::Ready(permit) = poll_once(small.as_mut()) else {
+        panic!("one of the two went on to the next waiter");
+    };
+    assert_eq!(sem.available_permits(), 1, "the other is free");
+    drop(permit);
+    assert_eq!(sem.available_permits(), 2);
+}
+
+#[test]
+fn waiter_dropped_after_it_was_granted_gives_everything_back() {
+    let sem = Semaphore::new(0);
+    let mut waiter = Box::pin(sem.acquire_many(2));
+    assert!(poll_once(waiter.as_mut()).is_pending());
+    sem.add_permits(2);
+    drop(waiter); // granted, never polled again
+    assert_eq!(sem.available_permits(), 2);
+}
+
+/// Many tasks acquire random counts under `tokio::time::timeout`s short enough to cancel a
+/// good share of them while queued or just granted; every permit comes back in the end.
+#[test]
+fn stress_random_timeouts_lose_no_permit() {
+    within(20, || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_time()
+            .build()
+            .unwrap();
+        let sem = Arc::new(Semaphore::new(4));
+        let timed_out = Arc::new(AtomicUsize::new(0));
+        rt.block_on(async {
+            let tasks: Vec<_> = (0..32u64)
+                .map(|seed| {
+                    let (sem, timed_out) = (sem.clone(), timed_out.clone());
+                    tokio::spawn(async move {
+                        let mut rng = Rng(seed * 7919 + 1);
+                        for _ in 0..60 {
+                            let k = 1 + rng.below(3) as usize;
+                            let wait = Duration::from_micros(rng.below(300));
+                            match tokio::time::timeout(wait, sem.acquire_many(k)).await {
+                                Ok(permit) => {
+                                    let permit = permit.unwrap();
+                                    assert_eq!(permit.num_permits(), k);
+                                    if rng.below(2) == 0 {
+                                        tokio::task::yield_now().await;
+                                    }
+                                }
+                                Err(_) => {
+                                    timed_out.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        assert_eq!(
+            sem.available_permits(),
+            4,
+            "a permit was lost or duplicated"
+        );
+    });
+}
+
+/// The same on OS threads and `futures::executor`, dropping futures after a random number of
+/// polls instead of timing them out.
+#[test]
+fn stress_random_drops_on_threads_lose_no_permit() {
+    within(20, || {
+        let sem = Arc::new(Semaphore::new(3));
+        let threads: Vec<_> = (0..6u64)
+            .map(|seed| {
+                let sem = sem.clone();
+                thread::spawn(move || {
+                    let mut rng = Rng(seed * 104_729 + 3);
+                    for _ in 0..300 {
+                        let k = 1 + rng.below(3) as usize;
+                        let mut acquire = Box::pin(sem.acquire_many(k));
+                        let polls = rng.below(4);
+                        let mut got = None;
+                        for _ in 0..polls {
+                            if let Poll::Ready(p) = poll_once(acquire.as_mut()) {
+                                got = Some(p.unwrap());
+                                break;
+                            }
+                            thread::yield_now();
+                        }
+                        if got.is_none() && rng.below(2) == 0 {
+                            got = Some(block_on(acquire.as_mut()).unwrap());
+                        }
+                        drop(acquire);
+                        drop(got);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(
+            sem.available_permits(),
+            3,
+            "a permit was lost or duplicated"
+        );
+    });
+}
+
+// ===== close =====
+
+#[test]
+fn close_wakes_every_waiter_with_an_error() {
+    let sem = Semaphore::new(1);
+    let held = sem.try_acquire().unwrap();
+    let mut waiters: Vec<_> = (0..40).map(|_| Box::pin(sem.acquire())).collect();
+    for w in &mut waiters {
+        assert!(poll_once(w.as_mut()).is_pending());
+    }
+    sem.close();
+    for w in &mut waiters {
+        assert_eq!(
+            poll_once(w.as_mut()).map(|r| r.err()),
+            Poll::Ready(Some(AcquireError::Closed))
+        );
+    }
+    assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::Closed);
+    drop(held);
+    assert_eq!(
+        sem.available_permits(),
+        1,
+        "held permits still come back after close"
+    );
+}
+
+#[test]
+fn close_gives_back_partial_permits_of_woken_waiters() {
+    let sem = Semaphore::new(1);
+    let mut big = Box::pin(sem.acquire_many(3));
+    assert!(poll_once(big.as_mut()).is_pending());
+    assert_eq!(
+        sem.available_permits(),
+        0,
+        "the waiter holds the one it found"
+    );
+    sem.close();
+    assert!(matches!(
+        poll_once(big.as_mut()),
+        Poll::Ready(Err(AcquireError::Closed))
+    ));
+    assert_eq!(sem.available_permits(), 1);
+}
+
+#[test]
+fn acquire_after_close_fails_in_every_form() {
+    let sem = Arc::new(Semaphore::new(2));
+    sem.close();
+    assert!(sem.is_closed());
+    assert_eq!(block_on(sem.acquire()).unwrap_err(), AcquireError::Closed);
+    assert_eq!(
+        block_on(sem.acquire_many(2)).unwrap_err(),
+        AcquireError::Closed
+    );
+    assert_eq!(sem.acquire_blocking().unwrap_err(), AcquireError::Closed);
+    assert_eq!(
+        block_on(sem.clone().acquire_owned()).unwrap_err(),
+        AcquireError::Closed
+    );
+    assert_eq!(
+        sem.clone().try_acquire_owned().unwrap_err(),
+        TryAcquireError::Closed
+    );
+}
+
+#[test]
+fn close_wakes_a_blocked_thread() {
+    within(10, || {
+        let sem = Arc::new(Semaphore::new(0));
+        let s = sem.clone();
+        let blocked = thread::spawn(move || s.acquire_blocking().map(|p| p.num_permits()));
+        thread::sleep(Duration::from_millis(20));
+        sem.close();
+        assert_eq!(blocked.join().unwrap(), Err(AcquireError::Closed));
+    });
+}
+
+// ===== bad input =====
+
+#[test]
+fn new_above_the_maximum_panics_with_advice() {
+    let err = catch_unwind(|| Semaphore::new(Semaphore::MAX_PERMITS + 1)).unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("Semaphore::MAX_PERMITS"), "{msg}");
+    assert!(msg.contains("use no semaphore"), "{msg}");
+    let _at_max = Semaphore::new(Semaphore::MAX_PERMITS);
+}
+
+#[test]
+fn add_permits_overflow_panics_before_adding_anything() {
+    let sem = Semaphore::new(Semaphore::MAX_PERMITS - 1);
+    let err = catch_unwind(AssertUnwindSafe(|| sem.add_permits(2))).unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("nothing was added"), "{msg}");
+    assert_eq!(sem.available_permits(), Semaphore::MAX_PERMITS - 1);
+    sem.add_permits(1);
+    assert_eq!(sem.available_permits(), Semaphore::MAX_PERMITS);
+}
+
+#[test]
+fn asking_for_more_than_the_maximum_is_an_error() {
+    let sem = Semaphore::new(1);
+    let n = Semaphore::MAX_PERMITS + 1;
+    let expected = AcquireError::TooManyPermits {
+        requested: n,
+        max: Semaphore::MAX_PERMITS,
+    };
+    assert_eq!(block_on(sem.acquire_many(n)).unwrap_err(), expected);
+    assert!(matches!(
+        sem.try_acquire_many(n),
+        Err(TryAcquireError::TooManyPermits { .. })
+    ));
+    assert!(expected.to_string().contains("can never hold"));
+}
+
+#[test]
+fn blocking_acquire_on_a_worker_thread_panics_naming_the_async_form() {
+    let result = thread::spawn(|| {
+        hooks::set_worker_thread(true);
+        let sem = Semaphore::new(1);
+        catch_unwind(AssertUnwindSafe(|| drop(sem.acquire_blocking())))
+    })
+    .join()
+    .unwrap();
+    let err = result.unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("Semaphore::acquire_blocking"), "{msg}");
+    assert!(msg.contains("acquire().await"), "{msg}");
+}
+
+// ===== permits =====
+
+#[test]
+fn forget_merge_and_split() {
+    let sem = Semaphore::new(5);
+    let mut a = sem.try_acquire_many(2).unwrap();
+    a.merge(sem.try_acquire().unwrap());
+    assert_eq!(a.num_permits(), 3);
+    let b = a.split(1).unwrap();
+    assert_eq!((a.num_permits(), b.num_permits()), (2, 1));
+    b.forget();
+    drop(a);
+    assert_eq!(sem.available_permits(), 4, "one permit was forgotten");
+}
+
+#[test]
+#[should_panic(expected = "different semaphores")]
+fn merging_permits_of_two_semaphores_panics() {
+    let (s1, s2) = (Semaphore::new(1), Semaphore::new(1));
+    let mut a = s1.try_acquire().unwrap();
+    a.merge(s2.try_acquire().unwrap());
+}
+
+#[test]
+fn acquire_many_zero_is_granted_at_once() {
+    let sem = Semaphore::new(0);
+    let permit = block_on(sem.acquire_many(0)).unwrap();
+    assert_eq!(permit.num_permits(), 0);
+}
+
+#[test]
+fn each_granted_acquire_spends_one_unit_of_coop_budget() {
+    let sem = Semaphore::new(10);
+    let previous = hooks::set_budget(Some(2));
+    let mut first = Box::pin(sem.acquire());
+    let mut second = Box::pin(sem.acquire());
+    let mut third = Box::pin(sem.acquire());
+    assert!(poll_once(first.as_mut()).is_ready());
+    assert!(poll_once(second.as_mut()).is_ready());
+    assert!(
+        poll_once(third.as_mut()).is_pending(),
+        "budget spent: yield"
+    );
+    hooks::set_budget(previous);
+    assert!(poll_once(third.as_mut()).is_ready());
+}
