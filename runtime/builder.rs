@@ -75,7 +75,8 @@ impl Builder {
         self
     }
 
-    /// The most threads the blocking pool may run at once (default 512).
+    /// The most threads the blocking pool may run at once (default 512; values above
+    /// 32 767 count as 32 767).
     ///
     /// # Panics
     ///

@@ -101,8 +101,9 @@ impl Handle {
         self.inner.spawn(future, meta)
     }
 
-    /// Runs `f` on this runtime's blocking pool. After shutdown the job never runs and its
-    /// handle reports `is_cancelled`.
+    /// Runs `f` on this runtime's blocking pool. During or after shutdown the job never
+    /// runs and its handle reports `is_cancelled`; so it does if the pool has no thread and
+    /// the OS refuses to spawn one (with a thread left, the job waits for it instead).
     #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where

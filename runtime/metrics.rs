@@ -29,8 +29,10 @@ pub struct RuntimeMetrics {
     pub injector_depth: usize,
     /// Blocking-pool threads alive.
     pub blocking_threads: usize,
-    /// Blocking-pool threads idle.
+    /// Blocking-pool threads idle (waiting for a job).
     pub idle_blocking_threads: usize,
+    /// Blocking-pool threads running a job (or starting up to run one).
+    pub busy_blocking_threads: usize,
     /// Blocking jobs waiting for a thread.
     pub blocking_queue_depth: usize,
     /// IO readiness events the reactor dispatched.
@@ -41,11 +43,12 @@ pub struct RuntimeMetrics {
 
 impl RuntimeMetrics {
     pub(crate) fn collect(handle: &Handle) -> RuntimeMetrics {
-        let (blocking_threads, idle_blocking_threads, blocking_queue_depth) =
+        let (blocking_threads, idle_blocking_threads, busy_blocking_threads, blocking_queue_depth) =
             handle.inner.blocking_spawner().counts();
         let mut m = RuntimeMetrics {
             blocking_threads,
             idle_blocking_threads,
+            busy_blocking_threads,
             blocking_queue_depth,
             ..RuntimeMetrics::default()
         };
