@@ -137,6 +137,24 @@ impl Rt for Ours {
     fn yield_now() -> impl Future<Output = ()> + Send {
         runtime::yield_now()
     }
+    fn ping_pong_pair(rounds: usize) -> (impl Job, impl Job) {
+        use runtime::sync::channel;
+        let (ping_tx, ping_rx) = channel::bounded(1);
+        let (pong_tx, pong_rx) = channel::bounded(1);
+        let pinger = async move {
+            for i in 0..rounds {
+                ping_tx.send(i).await.expect("the ponger is alive");
+                assert_eq!(pong_rx.recv().await.ok(), Some(i));
+            }
+            done();
+        };
+        let ponger = async move {
+            while let Ok(v) = ping_rx.recv().await {
+                pong_tx.send(v).await.expect("the pinger is alive");
+            }
+        };
+        (pinger, ponger)
+    }
 }
 
 impl Spawner for runtime::Handle {
@@ -264,7 +282,7 @@ impl Spawner for Arc<Executor<'static>> {
     }
 }
 
-/// One ping-pong pair over `tokio::sync::mpsc` (runtime-agnostic, used by ours and tokio).
+/// One ping-pong pair over `tokio::sync::mpsc` (tokio's own channel, on tokio).
 fn tokio_pair(rounds: usize) -> (impl Job, impl Job) {
     let (ping_tx, mut ping_rx) = tokio::sync::mpsc::channel(1);
     let (pong_tx, mut pong_rx) = tokio::sync::mpsc::channel(1);
