@@ -236,20 +236,20 @@ impl Context {
         let metrics = &self.handle.metrics[self.index];
         *self.core.borrow_mut() = Some(core);
         coop::budget(|| {
+            // Counted before the poll, so a task's completion is never observed before
+            // its poll is.
+            bump(&metrics.polls, 1);
             task.run();
-            let mut polls = 1;
             let mut lifo_polls = 0;
             loop {
                 let mut core = self.core.borrow_mut().take().expect("core missing");
                 let Some(task) = core.lifo_slot.take() else {
-                    bump(&metrics.polls, polls);
                     return core;
                 };
                 if !coop::has_budget_remaining() {
                     // The turn's budget is spent: the LIFO task waits its turn in the ring.
                     core.run_queue
                         .push_back_or_overflow(task, &self.handle.inject_overflow());
-                    bump(&metrics.polls, polls);
                     return core;
                 }
                 lifo_polls += 1;
@@ -257,7 +257,7 @@ impl Context {
                     core.lifo_enabled = false;
                 }
                 *self.core.borrow_mut() = Some(core);
-                polls += 1;
+                bump(&metrics.polls, 1);
                 task.run();
             }
         })
