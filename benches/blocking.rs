@@ -26,6 +26,10 @@ use std::sync::{Barrier, Mutex};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
+#[path = "harness/mod.rs"]
+mod harness;
+use harness::{median, ms, Config};
+
 const CPU_JOBS: usize = 8;
 const CPU_STEPS: u64 = 50_000_000;
 const ROUND_TRIPS: usize = 100_000;
@@ -236,17 +240,6 @@ fn submit_contention<P: Pool>(pool: &P, submitters: usize) -> Duration {
 
 // ===== harness =====
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    assert!(!samples.is_empty(), "median of no samples");
-    samples.sort_unstable();
-    let mid = samples.len() / 2;
-    if samples.len() % 2 == 1 {
-        samples[mid]
-    } else {
-        (samples[mid - 1] + samples[mid]) / 2
-    }
-}
-
 /// Runs every variant once to warm up, then `runs` rounds of one run of each, interleaved
 /// so that a load change on the machine hits them alike; returns each one's median.
 fn compare(runs: usize, variants: &mut [&mut dyn FnMut() -> Duration]) -> Vec<Duration> {
@@ -268,66 +261,6 @@ fn pools<R>(f: impl FnOnce(&Ours, &Tokio, &Unblock) -> R) -> R {
     f(&ours, &tokio, &Unblock)
 }
 
-struct Config {
-    runs: usize,
-    filter: Option<String>,
-    /// The arguments given after `--`, to print the command back.
-    args: Vec<String>,
-}
-
-impl Config {
-    fn from_args() -> Config {
-        // cargo bench passes `--bench` to every bench binary; it says nothing about this one.
-        let given: Vec<String> = std::env::args()
-            .skip(1)
-            .filter(|a| a != "--bench")
-            .collect();
-        let mut cfg = Config {
-            runs: 5,
-            filter: None,
-            args: given.clone(),
-        };
-        let mut args = given.into_iter();
-        while let Some(arg) = args.next() {
-            let mut value = || {
-                args.next()
-                    .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
-            };
-            match arg.as_str() {
-                "--quick" => cfg.runs = 1,
-                "--runs" => {
-                    let v = value();
-                    cfg.runs = v
-                        .parse()
-                        .ok()
-                        .filter(|&n| n > 0)
-                        .unwrap_or_else(|| usage(&format!("bad count {v:?}")));
-                }
-                "--filter" => cfg.filter = Some(value()),
-                other => usage(&format!("unknown argument {other:?}")),
-            }
-        }
-        cfg
-    }
-
-    fn wants(&self, name: &str) -> bool {
-        self.filter
-            .as_ref()
-            .is_none_or(|f| name.contains(f.as_str()))
-    }
-}
-
-fn usage(problem: &str) -> ! {
-    eprintln!(
-        "{problem}\nusage: cargo bench --bench blocking -- [--runs N] [--filter NAME] [--quick]"
-    );
-    std::process::exit(2)
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 /// One table row: the name left-aligned, then right-aligned cells.
 fn print_row<C: std::fmt::Display>(name: &str, cells: impl IntoIterator<Item = C>) {
     let cells: Vec<_> = cells.into_iter().map(|c| format!("{c:>14}")).collect();
@@ -335,7 +268,7 @@ fn print_row<C: std::fmt::Display>(name: &str, cells: impl IntoIterator<Item = C
 }
 
 fn main() {
-    let cfg = Config::from_args();
+    let cfg = Config::from_args("blocking");
     let cores = cores();
     println!(
         "blocking: {cores} cores, median of {} runs after one warm-up\n",

@@ -35,6 +35,10 @@ use std::time::{Duration, Instant};
 use async_executor::{Executor, Task};
 use futures_lite::future::poll_once;
 
+#[path = "harness/mod.rs"]
+mod harness;
+use harness::{ms, Config};
+
 const CONNS: usize = 64;
 const ROUND_TRIPS: usize = 2_000;
 const MSG: usize = 64;
@@ -611,7 +615,7 @@ fn child_sleep_many(which: &str, workers: usize) {
         "tokio" => sleep_many::<Tokio>(workers),
         "smol" => sleep_many::<Smol>(workers),
         "threads" => sleep_many_threads(),
-        other => usage(&format!("unknown runtime {other:?}")),
+        other => harness::usage("io", &format!("unknown runtime {other:?}")),
     };
     println!("{} {start_kib} {}", wall.as_nanos(), peak_rss_kib());
 }
@@ -684,70 +688,6 @@ fn bench_samples<R: Rt>(cfg: &Config, work: fn(&R) -> Sample) -> Sample {
     measure_samples(cfg.runs, || work(&rt))
 }
 
-struct Config {
-    workers: usize,
-    runs: usize,
-    filter: Option<String>,
-    /// `--child WORKLOAD RUNTIME`: run one measurement in this process and report it.
-    child: Option<(String, String)>,
-    /// The arguments given after `--`, to print the command back.
-    args: Vec<String>,
-}
-
-impl Config {
-    fn from_args() -> Config {
-        // cargo bench passes `--bench` to every bench binary; it says nothing about this one.
-        let given: Vec<String> = std::env::args()
-            .skip(1)
-            .filter(|a| a != "--bench")
-            .collect();
-        let mut cfg = Config {
-            workers: thread::available_parallelism().map_or(2, |n| n.get()),
-            runs: 5,
-            filter: None,
-            child: None,
-            args: given.clone(),
-        };
-        let mut args = given.into_iter();
-        while let Some(arg) = args.next() {
-            let mut value = || {
-                args.next()
-                    .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
-            };
-            let count = |v: String| {
-                v.parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .unwrap_or_else(|| usage(&format!("bad count {v:?}")))
-            };
-            match arg.as_str() {
-                "--quick" => cfg.runs = 1,
-                "--workers" => cfg.workers = count(value()),
-                "--runs" => cfg.runs = count(value()),
-                "--filter" => cfg.filter = Some(value()),
-                "--child" => cfg.child = Some((value(), value())),
-                other => usage(&format!("unknown argument {other:?}")),
-            }
-        }
-        cfg
-    }
-
-    fn wants(&self, name: &str) -> bool {
-        self.filter
-            .as_ref()
-            .is_none_or(|f| name.contains(f.as_str()))
-    }
-}
-
-fn usage(problem: &str) -> ! {
-    eprintln!("{problem}\nusage: cargo bench --bench io -- [--workers N] [--runs N] [--filter NAME] [--quick]");
-    std::process::exit(2)
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -759,11 +699,11 @@ fn print_row<C: std::fmt::Display>(name: &str, cells: impl IntoIterator<Item = C
 }
 
 fn main() {
-    let cfg = Config::from_args();
+    let cfg = Config::from_args("io");
     if let Some((workload, which)) = &cfg.child {
         match workload.as_str() {
             "sleep_many" => child_sleep_many(which, cfg.workers),
-            other => usage(&format!("no child workload {other:?}")),
+            other => harness::usage("io", &format!("no child workload {other:?}")),
         }
         return;
     }

@@ -18,6 +18,10 @@ use std::time::{Duration, Instant};
 
 use async_executor::{Executor, Task};
 
+#[path = "harness/mod.rs"]
+mod harness;
+use harness::{median, ms, Config};
+
 const SPAWN_TASKS: usize = 100_000;
 const YIELD_TASKS: usize = 200;
 const YIELDS_PER_TASK: usize = 5_000;
@@ -434,17 +438,6 @@ fn idle_task_bytes<R: Rt>(workers: usize) -> f64 {
 
 // ===== harness =====
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    assert!(!samples.is_empty(), "median of no samples");
-    samples.sort_unstable();
-    let mid = samples.len() / 2;
-    if samples.len() % 2 == 1 {
-        samples[mid]
-    } else {
-        (samples[mid - 1] + samples[mid]) / 2
-    }
-}
-
 /// Runs `iteration` once to warm up and `runs` more times; returns the median.
 fn measure(runs: usize, mut iteration: impl FnMut() -> Duration) -> Duration {
     iteration();
@@ -476,66 +469,6 @@ macro_rules! workload {
     };
 }
 
-struct Config {
-    workers: usize,
-    runs: usize,
-    filter: Option<String>,
-    /// The arguments given after `--`, to print the command back.
-    args: Vec<String>,
-}
-
-impl Config {
-    fn from_args() -> Config {
-        // cargo bench passes `--bench` to every bench binary; it says nothing about this one.
-        let given: Vec<String> = std::env::args()
-            .skip(1)
-            .filter(|a| a != "--bench")
-            .collect();
-        let mut cfg = Config {
-            workers: thread::available_parallelism().map_or(2, |n| n.get()),
-            runs: 5,
-            filter: None,
-            args: given.clone(),
-        };
-        let mut args = given.into_iter();
-        while let Some(arg) = args.next() {
-            let mut value = || {
-                args.next()
-                    .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
-            };
-            let count = |v: String| {
-                v.parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .unwrap_or_else(|| usage(&format!("bad count {v:?}")))
-            };
-            match arg.as_str() {
-                "--quick" => cfg.runs = 1,
-                "--workers" => cfg.workers = count(value()),
-                "--runs" => cfg.runs = count(value()),
-                "--filter" => cfg.filter = Some(value()),
-                other => usage(&format!("unknown argument {other:?}")),
-            }
-        }
-        cfg
-    }
-
-    fn wants(&self, name: &str) -> bool {
-        self.filter
-            .as_ref()
-            .is_none_or(|f| name.contains(f.as_str()))
-    }
-}
-
-fn usage(problem: &str) -> ! {
-    eprintln!("{problem}\nusage: cargo bench --bench scheduler -- [--workers N] [--runs N] [--filter NAME] [--quick]");
-    std::process::exit(2)
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 /// One table row: the name left-aligned, then right-aligned cells.
 fn print_row<C: std::fmt::Display>(name: &str, cells: impl IntoIterator<Item = C>) {
     let cells: Vec<_> = cells.into_iter().map(|c| format!("{c:>14}")).collect();
@@ -543,7 +476,7 @@ fn print_row<C: std::fmt::Display>(name: &str, cells: impl IntoIterator<Item = C
 }
 
 fn main() {
-    let cfg = Config::from_args();
+    let cfg = Config::from_args("scheduler");
     let (workers, runs) = (cfg.workers, cfg.runs);
     println!("scheduler: {workers} workers each, median of {runs} runs after one warm-up\n");
 

@@ -22,6 +22,10 @@ use std::time::{Duration, Instant};
 
 use async_executor::Executor;
 
+#[path = "harness/mod.rs"]
+mod harness;
+use harness::{ms, Config};
+
 #[path = "sync_channel.rs"]
 mod channel;
 
@@ -459,66 +463,6 @@ fn uncontended_ops() -> Vec<Uncontended> {
     ]
 }
 
-struct Config {
-    workers: usize,
-    runs: usize,
-    filter: Option<String>,
-    /// The arguments given after `--`, to print the command back.
-    args: Vec<String>,
-}
-
-impl Config {
-    fn from_args() -> Config {
-        // cargo bench passes `--bench` to every bench binary; it says nothing about this one.
-        let given: Vec<String> = std::env::args()
-            .skip(1)
-            .filter(|a| a != "--bench")
-            .collect();
-        let mut cfg = Config {
-            workers: thread::available_parallelism().map_or(2, |n| n.get()),
-            runs: 5,
-            filter: None,
-            args: given.clone(),
-        };
-        let mut args = given.into_iter();
-        while let Some(arg) = args.next() {
-            let mut value = || {
-                args.next()
-                    .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
-            };
-            let count = |v: String| {
-                v.parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .unwrap_or_else(|| usage(&format!("bad count {v:?}")))
-            };
-            match arg.as_str() {
-                "--quick" => cfg.runs = 1,
-                "--workers" => cfg.workers = count(value()),
-                "--runs" => cfg.runs = count(value()),
-                "--filter" => cfg.filter = Some(value()),
-                other => usage(&format!("unknown argument {other:?}")),
-            }
-        }
-        cfg
-    }
-
-    fn wants(&self, name: &str) -> bool {
-        self.filter
-            .as_ref()
-            .is_none_or(|f| name.contains(f.as_str()))
-    }
-}
-
-fn usage(problem: &str) -> ! {
-    eprintln!("{problem}\nusage: cargo bench --bench sync -- [--workers N] [--runs N] [--filter NAME] [--quick]");
-    std::process::exit(2)
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 /// One table row: the name left-aligned, then right-aligned cells.
 fn print_row<C: std::fmt::Display>(name: &str, cells: impl IntoIterator<Item = C>) {
     let cells: Vec<_> = cells.into_iter().map(|c| format!("{c:>14}")).collect();
@@ -569,7 +513,7 @@ fn summary(vs_best: &[(&str, f64)]) {
 }
 
 fn main() {
-    let cfg = Config::from_args();
+    let cfg = Config::from_args("sync");
     println!(
         "sync: {} workers each, median of {} runs after one warm-up\n",
         cfg.workers, cfg.runs
