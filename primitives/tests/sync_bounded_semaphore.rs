@@ -2,19 +2,16 @@
 //! count never passes the bound), asking for more than the bound is an error instead of a
 //! hang, and everything else behaves as `Semaphore`.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 use std::thread;
 
 use futures::executor::block_on;
 use runtime_primitives::{AcquireError, BoundedSemaphore, OverRelease, TryAcquireError};
 
-fn poll_once<F: Future>(fut: Pin<&mut F>) -> Poll<F::Output> {
-    fut.poll(&mut Context::from_waker(Waker::noop()))
-}
+mod support;
+use support::*;
 
 /// The seed: release more than was acquired and get an error, not a bigger semaphore.
 #[test]

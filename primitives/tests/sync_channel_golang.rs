@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -14,21 +14,8 @@ use futures::task::SpawnExt;
 use futures::{pin_mut, select, FutureExt};
 use runtime_primitives::channel::{self, Receiver, RecvError, Sender, TryRecvError, TrySendError};
 
-fn within<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (done_tx, done_rx) = mpsc::channel();
-    let worker = thread::spawn(move || {
-        let out = f();
-        let _ = done_tx.send(());
-        out
-    });
-    match done_rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Ok(out) => out,
-            Err(panic) => std::panic::resume_unwind(panic),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("hung: no result within {secs} s"),
-    }
-}
+mod support;
+use support::*;
 
 /// Lets other tasks run: wakes itself and returns `Pending` once.
 async fn yield_now() {

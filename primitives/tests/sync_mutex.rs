@@ -2,69 +2,18 @@
 //! `.await` in spawned tasks, queued waiters served in order, a woken waiter that loses a race
 //! is handed the lock next (no starvation), cancelled waiters lose nothing.
 
-use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::Poll;
 use std::thread;
 use std::time::Duration;
 
 use futures::executor::block_on;
 use runtime_primitives::{hooks, Mutex, MutexGuard};
 
-fn poll_once<F: Future>(fut: Pin<&mut F>) -> Poll<F::Output> {
-    fut.poll(&mut Context::from_waker(Waker::noop()))
-}
-
-/// A waker that counts how often it was woken.
-#[derive(Default)]
-struct CountingWaker(AtomicUsize);
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn counting_waker() -> (Arc<CountingWaker>, Waker) {
-    let c = Arc::new(CountingWaker::default());
-    (c.clone(), Waker::from(c))
-}
-
-fn poll_with<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
-    fut.poll(&mut Context::from_waker(waker))
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-/// Runs `f` on a thread and fails the test if it has not finished within `secs` seconds.
-fn within<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let worker = thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(r) => {
-            worker.join().expect("the test body finished");
-            r
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(worker.join().expect_err("the test body panicked"))
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("still running after {secs} s"),
-    }
-}
+mod support;
+use support::*;
 
 // ===== mutual exclusion, on every executor =====
 
@@ -232,16 +181,16 @@ fn queued_waiters_get_the_lock_in_order() {
 fn unlock_wakes_only_the_front_waiter() {
     let m = Mutex::new(());
     let held = m.try_lock().unwrap();
-    let (first_wakes, first_waker) = counting_waker();
-    let (second_wakes, second_waker) = counting_waker();
+    let (first_wakes, first_waker) = CountingWaker::new();
+    let (second_wakes, second_waker) = CountingWaker::new();
     let mut first = Box::pin(m.lock());
     let mut second = Box::pin(m.lock());
-    assert!(poll_with(first.as_mut(), &first_waker).is_pending());
-    assert!(poll_with(second.as_mut(), &second_waker).is_pending());
+    assert!(poll_pinned(first.as_mut(), &first_waker).is_pending());
+    assert!(poll_pinned(second.as_mut(), &second_waker).is_pending());
     drop(held);
-    assert_eq!(first_wakes.0.load(Ordering::SeqCst), 1);
-    assert_eq!(second_wakes.0.load(Ordering::SeqCst), 0);
-    assert!(poll_with(first.as_mut(), &first_waker).is_ready());
+    assert_eq!(first_wakes.wakes(), 1);
+    assert_eq!(second_wakes.wakes(), 0);
+    assert!(poll_pinned(first.as_mut(), &first_waker).is_ready());
 }
 
 /// The no-starvation promise: a woken waiter that finds the lock taken by a newcomer goes
@@ -286,14 +235,14 @@ fn dropped_woken_waiter_wakes_the_next_one() {
     let m = Mutex::new(());
     let held = m.try_lock().unwrap();
     let mut first = Box::pin(m.lock());
-    let (second_wakes, second_waker) = counting_waker();
+    let (second_wakes, second_waker) = CountingWaker::new();
     let mut second = Box::pin(m.lock());
     assert!(poll_once(first.as_mut()).is_pending());
-    assert!(poll_with(second.as_mut(), &second_waker).is_pending());
+    assert!(poll_pinned(second.as_mut(), &second_waker).is_pending());
     drop(held); // wakes `first`
     drop(first); // ...which passes the wake-up on
-    assert_eq!(second_wakes.0.load(Ordering::SeqCst), 1);
-    assert!(poll_with(second.as_mut(), &second_waker).is_ready());
+    assert_eq!(second_wakes.wakes(), 1);
+    assert!(poll_pinned(second.as_mut(), &second_waker).is_ready());
 }
 
 #[test]

@@ -1,21 +1,18 @@
 //! `RwLock`: readers share, writers exclude, a queued writer is not starved by later readers,
 //! cancelled waiters lose nothing, and it works on every executor and from OS threads.
 
-use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 use std::thread;
 use std::time::Duration;
 
 use futures::executor::block_on;
 use runtime_primitives::{hooks, RwLock};
 
-fn poll_once<F: Future>(fut: Pin<&mut F>) -> Poll<F::Output> {
-    fut.poll(&mut Context::from_waker(Waker::noop()))
-}
+mod support;
+use support::*;
 
 #[test]
 fn readers_share_and_writers_exclude() {
