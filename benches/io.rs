@@ -37,7 +37,7 @@ use futures_lite::future::poll_once;
 
 #[path = "harness/mod.rs"]
 mod harness;
-use harness::{ms, Config};
+use harness::{ms, Config, Smol};
 
 const CONNS: usize = 64;
 const ROUND_TRIPS: usize = 2_000;
@@ -243,48 +243,15 @@ impl Spawner for tokio::runtime::Handle {
     }
 }
 
-/// smol's executor run by `workers` threads, each blocked in `async_io::block_on(ex.run(..))`
-/// until drop, as smol's global executor runs its threads.
-struct Smol {
-    ex: Arc<Executor<'static>>,
-    /// Dropping it closes the channel every worker's `run` waits on.
-    stop: Option<async_channel::Sender<()>>,
-    threads: Vec<thread::JoinHandle<()>>,
-}
-
-impl Drop for Smol {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        for thread in self.threads.drain(..) {
-            thread.join().expect("a smol worker panicked");
-        }
-    }
-}
-
 impl Rt for Smol {
     type Spawner = Arc<Executor<'static>>;
     type Listener = smol::net::TcpListener;
     type Stream = smol::net::TcpStream;
 
     fn build(workers: usize) -> Self {
-        let ex = Arc::new(Executor::new());
-        let (stop, stopped) = async_channel::bounded::<()>(1);
-        let threads = (0..workers)
-            .map(|i| {
-                let (ex, stopped) = (ex.clone(), stopped.clone());
-                thread::Builder::new()
-                    .name(format!("smol-worker-{i}"))
-                    .spawn(move || {
-                        let _closed = smol::block_on(ex.run(stopped.recv()));
-                    })
-                    .expect("spawn a smol worker")
-            })
-            .collect();
-        Smol {
-            ex,
-            stop: Some(stop),
-            threads,
-        }
+        Smol::start(workers, |ex, stopped| {
+            let _closed = smol::block_on(ex.run(stopped.recv()));
+        })
     }
     fn spawner(&self) -> Arc<Executor<'static>> {
         self.ex.clone()

@@ -20,7 +20,7 @@ use async_executor::{Executor, Task};
 
 #[path = "harness/mod.rs"]
 mod harness;
-use harness::{median, ms, Config};
+use harness::{median, ms, Config, Smol};
 
 const SPAWN_TASKS: usize = 100_000;
 const YIELD_TASKS: usize = 200;
@@ -203,45 +203,13 @@ impl Spawner for tokio::runtime::Handle {
     }
 }
 
-/// smol's executor run by `workers` threads, each blocked in `Executor::run` until drop.
-struct Smol {
-    ex: Arc<Executor<'static>>,
-    /// Dropping it closes the channel every worker's `run` waits on.
-    stop: Option<async_channel::Sender<()>>,
-    threads: Vec<thread::JoinHandle<()>>,
-}
-
-impl Drop for Smol {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        for thread in self.threads.drain(..) {
-            thread.join().expect("a smol worker panicked");
-        }
-    }
-}
-
 impl Rt for Smol {
     type Spawner = Arc<Executor<'static>>;
 
     fn build(workers: usize) -> Self {
-        let ex = Arc::new(Executor::new());
-        let (stop, stopped) = async_channel::bounded::<()>(1);
-        let threads = (0..workers)
-            .map(|i| {
-                let (ex, stopped) = (ex.clone(), stopped.clone());
-                thread::Builder::new()
-                    .name(format!("smol-worker-{i}"))
-                    .spawn(move || {
-                        let _closed = futures_lite::future::block_on(ex.run(stopped.recv()));
-                    })
-                    .expect("spawn a smol worker")
-            })
-            .collect();
-        Smol {
-            ex,
-            stop: Some(stop),
-            threads,
-        }
+        Smol::start(workers, |ex, stopped| {
+            let _closed = futures_lite::future::block_on(ex.run(stopped.recv()));
+        })
     }
     fn spawner(&self) -> Arc<Executor<'static>> {
         self.ex.clone()

@@ -24,7 +24,7 @@ use async_executor::Executor;
 
 #[path = "harness/mod.rs"]
 mod harness;
-use harness::{ms, Config};
+use harness::{ms, Config, Smol};
 
 #[path = "sync_channel.rs"]
 mod channel;
@@ -91,48 +91,17 @@ impl Rt for Tokio {
     }
 }
 
-/// smol's executor run by `workers` threads, each blocked in `Executor::run` until drop.
-struct Smol {
-    ex: Arc<Executor<'static>>,
-    stop: Option<async_channel::Sender<()>>,
-    threads: Vec<thread::JoinHandle<()>>,
-}
-
 thread_local! {
     static SMOL_EX: std::cell::RefCell<Option<Arc<Executor<'static>>>> =
         const { std::cell::RefCell::new(None) };
 }
 
-impl Drop for Smol {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        for thread in self.threads.drain(..) {
-            thread.join().expect("a smol worker panicked");
-        }
-    }
-}
-
 impl Rt for Smol {
     fn build(workers: usize) -> Self {
-        let ex = Arc::new(Executor::new());
-        let (stop, stopped) = async_channel::bounded::<()>(1);
-        let threads = (0..workers)
-            .map(|i| {
-                let (ex, stopped) = (ex.clone(), stopped.clone());
-                thread::Builder::new()
-                    .name(format!("smol-worker-{i}"))
-                    .spawn(move || {
-                        SMOL_EX.with(|cell| *cell.borrow_mut() = Some(ex.clone()));
-                        let _closed = futures_lite::future::block_on(ex.run(stopped.recv()));
-                    })
-                    .expect("spawn a smol worker")
-            })
-            .collect();
-        Smol {
-            ex,
-            stop: Some(stop),
-            threads,
-        }
+        Smol::start(workers, |ex, stopped| {
+            SMOL_EX.with(|cell| *cell.borrow_mut() = Some(ex.clone()));
+            let _closed = futures_lite::future::block_on(ex.run(stopped.recv()));
+        })
     }
     fn run<F: Future<Output = ()> + Send + 'static>(&self, fut: F) {
         futures_lite::future::block_on(self.ex.spawn(fut));

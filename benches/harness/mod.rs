@@ -94,3 +94,50 @@ pub(crate) fn median(mut samples: Vec<Duration>) -> Duration {
 pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
+
+/// smol's executor run by `workers` threads, each blocked in `Executor::run` until drop.
+pub(crate) struct Smol {
+    pub(crate) ex: std::sync::Arc<async_executor::Executor<'static>>,
+    /// Dropping it closes the channel every worker's `run` waits on.
+    stop: Option<async_channel::Sender<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Smol {
+    /// Starts `workers` threads; each calls `worker(executor, stop)` and should run the
+    /// executor until `stop` closes (e.g. `block_on(ex.run(stop.recv()))`).
+    pub(crate) fn start(
+        workers: usize,
+        worker: impl Fn(std::sync::Arc<async_executor::Executor<'static>>, async_channel::Receiver<()>)
+            + Send
+            + Sync
+            + Clone
+            + 'static,
+    ) -> Smol {
+        let ex = std::sync::Arc::new(async_executor::Executor::new());
+        let (stop, stopped) = async_channel::bounded::<()>(1);
+        let threads = (0..workers)
+            .map(|i| {
+                let (ex, stopped, worker) = (ex.clone(), stopped.clone(), worker.clone());
+                std::thread::Builder::new()
+                    .name(format!("smol-worker-{i}"))
+                    .spawn(move || worker(ex, stopped))
+                    .expect("spawn a smol worker")
+            })
+            .collect();
+        Smol {
+            ex,
+            stop: Some(stop),
+            threads,
+        }
+    }
+}
+
+impl Drop for Smol {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        for thread in self.threads.drain(..) {
+            thread.join().expect("a smol worker panicked");
+        }
+    }
+}
