@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use runtime::Runtime;
 
+pub(crate) mod example;
+
 /// How long a helper waits for something that must happen before it declares a hang.
 ///
 /// This is a guard against a test that would otherwise never end, not a speed claim: the
