@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod load;
+
 use std::time::Duration;
 
 /// The options every bench takes: `[--workers N] [--runs N] [--filter NAME] [--quick]`.
