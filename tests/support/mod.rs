@@ -60,6 +60,7 @@ impl Flavor {
 /// `rt_test!(name, |rt| { ... })` or, when the body needs to know the flavor,
 /// `rt_test!(name, |rt, flavor| { ... })`. Attributes written before the name (such as
 /// `#[should_panic(expected = "...")]`) are put on both tests.
+#[allow(unused_macros)] // test files that only run examples don't use it
 macro_rules! rt_test {
     ($(#[$meta:meta])* $name:ident, |$rt:ident| $body:block) => {
         rt_test!($(#[$meta])* $name, |$rt, _flavor| $body);
