@@ -72,14 +72,14 @@ async fn main() {
         (&mut professor).await.unwrap();
         (&mut student).await.unwrap();
     });
-    if meal.await.is_err() {
-        println!(
-            "deadlock: nobody ate within {} ms; noodles locked: {}, fork locked: {}",
-            limit.as_millis(),
-            noodles.try_lock().is_err(),
-            fork.try_lock().is_err()
-        );
-    }
+    meal.await
+        .expect_err("each holds what the other waits for: neither can finish");
+    println!(
+        "deadlock: nobody ate within {} ms; noodles locked: {}, fork locked: {}",
+        limit.as_millis(),
+        noodles.try_lock().is_err(),
+        fork.try_lock().is_err()
+    );
     // Breaking it: aborting a task drops its future, and with it the guard it held. Abort the
     // professor and the noodles come free, so the student, still waiting, eats.
     println!("aborting the professor");

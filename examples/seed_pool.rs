@@ -80,7 +80,7 @@ fn main() -> std::io::Result<()> {
             peak.load(Ordering::SeqCst)
         );
 
-        // map: the later inputs finish first, yet the results come in input order.
+        // map: the later inputs are quicker, yet the results come in input order.
         let handles: Vec<_> = [1u64, 2, 3, 4, 5]
             .into_iter()
             .map(|i| {
