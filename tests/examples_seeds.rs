@@ -4,8 +4,6 @@
 //!
 //! Run `cargo build --examples --all-features` first when running this file alone.
 
-// Only `support::example` is used here, not the runtime-test macros.
-#[allow(unused_macros)]
 mod support;
 
 use std::collections::BTreeSet;
