@@ -415,7 +415,11 @@ fn parse_inline<'a>(
 /// A decimal `i64` as Redis reads one: optional `-`, digits, no `+`, spaces or leading zeros.
 fn parse_int(s: &[u8]) -> Option<i64> {
     let digits = s.strip_prefix(b"-").unwrap_or(s);
-    if digits.is_empty() || digits.len() > 19 || (digits[0] == b'0' && s.len() > 1) {
+    if digits.is_empty()
+        || digits.len() > 19
+        || !digits.iter().all(u8::is_ascii_digit)
+        || (digits[0] == b'0' && s.len() > 1)
+    {
         return None;
     }
     std::str::from_utf8(s).ok()?.parse().ok()
