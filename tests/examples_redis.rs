@@ -4,7 +4,8 @@
 //!
 //! Needs the example built: `cargo build --examples --all-features`.
 
-#[macro_use]
+// Only the example runner is used here, not the runtime-flavor test macro.
+#[allow(unused_macros)]
 mod support;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
