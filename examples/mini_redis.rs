@@ -617,7 +617,7 @@ impl Client {
         if names.is_empty() {
             array(out, 3);
             bulk(out, b"unsubscribe");
-            out.extend_from_slice(b"$-1\r\n");
+            nil(out);
             integer(out, 0);
         }
         for name in names {
@@ -668,12 +668,11 @@ const SYNTAX: &str = "ERR syntax error";
 /// SET key value [EX s | PX ms] [NX | XX] [KEEPTTL] [GET]
 fn set(db: &Db, args: &[Cow<'_, [u8]>], out: &mut Vec<u8>) {
     let mut opts = SetOptions::default();
-    let mut ttl_given = false;
     let mut i = 3;
     while i < args.len() {
         let opt = args[i].to_ascii_uppercase();
         match (opt.as_slice(), args.get(i + 1)) {
-            (b"EX" | b"PX", Some(n)) if !ttl_given && !opts.keep_ttl => {
+            (b"EX" | b"PX", Some(n)) if opts.expires_at.is_none() && !opts.keep_ttl => {
                 let unit = if opt == b"EX" { 1000 } else { 1 };
                 let Some(ms) = parse_int(n).and_then(|n| n.checked_mul(unit)) else {
                     return error(out, NOT_AN_INTEGER);
@@ -686,12 +685,11 @@ fn set(db: &Db, args: &[Cow<'_, [u8]>], out: &mut Vec<u8>) {
                     Some(at) => opts.expires_at = Some(at),
                     None => return error(out, "ERR invalid expire time in 'set' command"),
                 }
-                ttl_given = true;
                 i += 1;
             }
             (b"NX", _) if !opts.only_if_exists => opts.only_if_missing = true,
             (b"XX", _) if !opts.only_if_missing => opts.only_if_exists = true,
-            (b"KEEPTTL", _) if !ttl_given => opts.keep_ttl = true,
+            (b"KEEPTTL", _) if opts.expires_at.is_none() => opts.keep_ttl = true,
             (b"GET", _) => opts.get = true,
             _ => return error(out, SYNTAX),
         }
@@ -699,16 +697,9 @@ fn set(db: &Db, args: &[Cow<'_, [u8]>], out: &mut Vec<u8>) {
     }
     let get = opts.get;
     match db.set(&args[1], &args[2], opts) {
-        SetResult {
-            written: _,
-            old: Some(old),
-        } if get => bulk(out, &old),
-        SetResult {
-            written: _,
-            old: None,
-        } if get => out.extend_from_slice(b"$-1\r\n"),
-        SetResult { written: true, .. } => out.extend_from_slice(b"+OK\r\n"),
-        SetResult { written: false, .. } => out.extend_from_slice(b"$-1\r\n"),
+        (_, Some(old)) if get => bulk(out, &old),
+        (true, _) if !get => out.extend_from_slice(b"+OK\r\n"),
+        _ => nil(out), // not written, or no old value for GET
     }
 }
 
@@ -726,6 +717,10 @@ fn error(out: &mut Vec<u8>, msg: &str) {
 
 fn integer(out: &mut Vec<u8>, n: i64) {
     let _ = write!(out, ":{n}\r\n"); // writing to a Vec can't fail
+}
+
+fn nil(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"$-1\r\n");
 }
 
 fn bulk(out: &mut Vec<u8>, data: &[u8]) {
@@ -814,12 +809,6 @@ struct SetOptions {
     get: bool,
 }
 
-struct SetResult {
-    written: bool,
-    /// The previous value, when `SET … GET` asked for it.
-    old: Option<Vec<u8>>,
-}
-
 enum Ttl {
     Missing,
     Forever,
@@ -871,19 +860,17 @@ impl Db {
     fn get(&self, key: &[u8], out: &mut Vec<u8>) {
         match self.shard(key).live(key) {
             Some(entry) => bulk(out, &entry.value),
-            None => out.extend_from_slice(b"$-1\r\n"),
+            None => nil(out),
         }
     }
 
-    fn set(&self, key: &[u8], value: &[u8], opts: SetOptions) -> SetResult {
+    /// Whether it wrote, and the previous value if `opts.get` asked for it.
+    fn set(&self, key: &[u8], value: &[u8], opts: SetOptions) -> (bool, Option<Vec<u8>>) {
         let mut shard = self.shard(key);
         let old = shard.live(key);
         if (old.is_some() && opts.only_if_missing) || (old.is_none() && opts.only_if_exists) {
             let old = old.filter(|_| opts.get).map(|e| e.value.clone());
-            return SetResult {
-                written: false,
-                old,
-            };
+            return (false, old);
         }
         let old = match old {
             Some(entry) if opts.get => Some(std::mem::replace(&mut entry.value, value.to_vec())),
@@ -909,7 +896,7 @@ impl Db {
         if let Some(at) = opts.expires_at {
             self.deadline_added(at);
         }
-        SetResult { written: true, old }
+        (true, old)
     }
 
     fn del(&self, key: &[u8]) -> bool {
