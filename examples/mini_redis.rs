@@ -37,7 +37,6 @@
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::{poll_fn, Future};
-use std::hash::{BuildHasher, RandomState};
 use std::io::{self, Write};
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
@@ -414,15 +413,26 @@ fn parse_inline<'a>(
 
 /// A decimal `i64` as Redis reads one: optional `-`, digits, no `+`, spaces or leading zeros.
 fn parse_int(s: &[u8]) -> Option<i64> {
-    let digits = s.strip_prefix(b"-").unwrap_or(s);
-    if digits.is_empty()
-        || digits.len() > 19
-        || !digits.iter().all(u8::is_ascii_digit)
-        || (digits[0] == b'0' && s.len() > 1)
-    {
+    let (negative, digits) = match s.strip_prefix(b"-") {
+        Some(digits) => (true, digits),
+        None => (false, s),
+    };
+    if digits.is_empty() || (digits[0] == b'0' && s.len() > 1) {
         return None;
     }
-    std::str::from_utf8(s).ok()?.parse().ok()
+    // Accumulating towards the sign reaches i64::MIN without overflowing.
+    digits.iter().try_fold(0i64, |n, &byte| {
+        let digit = i64::from(byte.wrapping_sub(b'0'));
+        if digit > 9 {
+            return None;
+        }
+        let n = n.checked_mul(10)?;
+        if negative {
+            n.checked_sub(digit)
+        } else {
+            n.checked_add(digit)
+        }
+    })
 }
 
 // ===== commands =====
@@ -818,7 +828,6 @@ enum Ttl {
 /// The keyspace: [`SHARDS`] independently locked shards, and the sweeper's alarm clock.
 struct Db {
     shards: Box<[Mutex<Shard>]>,
-    hasher: RandomState,
     /// Set to wake the sweeper early: a deadline sooner than the one it sleeps until appeared.
     sweeper_wake: Event,
     /// The deadline the sweeper sleeps until, in nanoseconds since `epoch`; `u64::MAX` while
@@ -831,7 +840,6 @@ impl Db {
     fn new() -> Db {
         Db {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            hasher: RandomState::new(),
             sweeper_wake: Event::new(),
             sweeper_deadline: AtomicU64::new(u64::MAX),
             epoch: Instant::now(),
@@ -839,7 +847,12 @@ impl Db {
     }
 
     fn shard(&self, key: &[u8]) -> MutexGuard<'_, Shard> {
-        lock(&self.shards[self.hasher.hash_one(key) as usize % SHARDS])
+        // FNV-1a: cheap for short keys, and the shard's HashMap hashes the key again with its
+        // flood-resistant SipHash anyway; a crafted key set can only crowd one shard.
+        let hash = key.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        lock(&self.shards[(hash % SHARDS as u64) as usize])
     }
 
     fn nanos(&self, at: Instant) -> u64 {

@@ -224,7 +224,25 @@ fn strings_and_counters() {
         &c.cmd(&["INCR", "n"]),
         "ERR increment or decrement would overflow"
     ));
-    for not_int in ["abc", " 1", "+1", "01", "1.5", ""] {
+    assert_eq!(c.cmd(&["SET", "n", "-9223372036854775808"]), ok());
+    assert!(is_error(
+        &c.cmd(&["DECR", "n"]),
+        "ERR increment or decrement would overflow"
+    ));
+    assert_eq!(c.cmd(&["INCR", "n"]), Int(-9223372036854775807));
+    assert_eq!(c.cmd(&["SET", "n", "-10"]), ok());
+    assert_eq!(c.cmd(&["INCR", "n"]), Int(-9));
+    for not_int in [
+        "abc",
+        " 1",
+        "+1",
+        "01",
+        "-0",
+        "-",
+        "1.5",
+        "",
+        "99999999999999999999",
+    ] {
         assert_eq!(c.cmd(&["SET", "n", not_int]), ok());
         assert!(
             is_error(&c.cmd(&["INCR", "n"]), "ERR value is not an integer"),
