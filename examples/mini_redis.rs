@@ -38,6 +38,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::{poll_fn, Future};
 use std::io::{self, Write};
+use std::net::Shutdown;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -171,9 +172,28 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
             }
         }
         if client.quit {
-            return;
+            drop(client);
+            return close_after_last_reply(stream, &mut input.buf).await;
         }
     }
+}
+
+/// Closes a connection whose last reply (QUIT's OK, a protocol error) was just written, so
+/// that the reply survives: closing a socket that has unread input makes the kernel send a
+/// reset, which can destroy replies still on their way. So: end our side, then discard what
+/// the client still sends (bounded in bytes and time) until it closes its side.
+async fn close_after_last_reply(mut stream: TcpStream, scratch: &mut [u8]) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let drain = async {
+        let mut budget = 1 << 20;
+        while budget > 0 {
+            match stream.read(scratch).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => budget -= n.min(budget),
+            }
+        }
+    };
+    let _ = runtime::time::timeout(Duration::from_secs(1), drain).await;
 }
 
 enum Input {

@@ -490,6 +490,28 @@ fn malformed_requests_get_an_error_and_a_close_and_others_carry_on() {
 }
 
 #[test]
+fn the_error_reply_survives_input_sent_after_it() {
+    let server = Server::start("mini_redis", &[]);
+    for _ in 0..20 {
+        let mut c = Client::connect(server.addr);
+        // The server stops parsing at the bad line; the rest is still arriving when it
+        // closes. Closing with unread input would reset the connection and could destroy
+        // the error reply; the server must deliver it anyway.
+        let mut input = b"*x\r\n".to_vec();
+        input.resize(256 * 1024, b'z');
+        let mut writer = c.writer.try_clone().unwrap();
+        // Write errors are expected once the server has closed.
+        let sender = thread::spawn(move || drop(writer.write_all(&input)));
+        assert_eq!(
+            c.reply(),
+            Reply::Error("ERR Protocol error: invalid multibulk length".into())
+        );
+        c.expect_closed();
+        sender.join().unwrap();
+    }
+}
+
+#[test]
 fn clients_that_vanish_mid_request_leave_nothing_behind() {
     let server = Server::start("mini_redis", &[]);
     let mut watcher = Client::connect(server.addr);
