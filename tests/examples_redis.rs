@@ -490,18 +490,29 @@ fn malformed_requests_get_an_error_and_a_close_and_others_carry_on() {
 }
 
 #[test]
-fn the_error_reply_survives_input_sent_after_it() {
+fn replies_before_a_close_survive_input_sent_after_them() {
     let server = Server::start("mini_redis", &[]);
-    for _ in 0..20 {
+    let big = vec![b'v'; 1 << 20];
+    let mut c = Client::connect(server.addr);
+    c.send(&[b"SET", b"big", &big]);
+    assert_eq!(c.reply(), ok());
+    for _ in 0..5 {
         let mut c = Client::connect(server.addr);
-        // The server stops parsing at the bad line; the rest is still arriving when it
-        // closes. Closing with unread input would reset the connection and could destroy
-        // the error reply; the server must deliver it anyway.
-        let mut input = b"*x\r\n".to_vec();
-        input.resize(256 * 1024, b'z');
+        // Megabytes of replies, then a bad line, then more input still arriving when the
+        // server closes. Closing a socket with unread input resets it, which throws away
+        // replies still queued to send; the server must deliver them all anyway.
+        let mut input = Vec::new();
+        for _ in 0..4 {
+            input.extend(encode(&[b"GET", b"big"]));
+        }
+        input.extend_from_slice(b"*x\r\n");
+        input.resize(input.len() + 256 * 1024, b'z');
         let mut writer = c.writer.try_clone().unwrap();
         // Write errors are expected once the server has closed.
         let sender = thread::spawn(move || drop(writer.write_all(&input)));
+        for _ in 0..4 {
+            assert_eq!(c.reply(), Reply::Bulk(Some(big.clone())));
+        }
         assert_eq!(
             c.reply(),
             Reply::Error("ERR Protocol error: invalid multibulk length".into())
