@@ -25,8 +25,9 @@
 //!   until the earliest deadline, and is woken early through an `Event` only when a command
 //!   sets a sooner one: no fixed-period polling.
 //! - Pub/sub: each subscribed connection owns a bounded channel; PUBLISH encodes the message
-//!   once and `try_send`s it to every subscriber, and a subscriber that falls a whole backlog
-//!   behind is disconnected (Redis's output-buffer limit) instead of growing memory.
+//!   once and `try_send`s it to every subscriber. A subscriber that falls a whole backlog
+//!   behind is cut off (Redis's output-buffer limit) instead of growing memory: it gets what
+//!   was queued for it, then the connection closes.
 //! - Malformed requests get `-ERR Protocol error: …` and the connection is closed; a client
 //!   that vanishes mid-request leaves nothing behind (see `INFO`: `connected_clients`, and
 //!   the runtime's `alive_tasks`).
@@ -125,8 +126,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A published message, encoded once as the `message` reply every subscriber gets.
 type Frame = Arc<[u8]>;
 
-/// Messages a subscriber may lag behind before it is disconnected.
-const SUBSCRIBER_BACKLOG: usize = 4096;
+/// Messages a subscriber may lag behind before it is cut off.
+const SUBSCRIBER_BACKLOG: usize = 1024;
 const READ_BUF: usize = 16 * 1024;
 /// Redis's client-query-buffer-limit: a client whose unfinished request grows past this is
 /// dropped.
@@ -159,7 +160,7 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
                 out.extend_from_slice(&frame);
                 client.drain_inbox(&mut out);
             }
-            // Dropped by a publisher for falling a whole backlog behind.
+            // Cut off by a publisher for falling a whole backlog behind.
             Input::Published(None) => return,
         }
         if !out.is_empty() {
@@ -1121,8 +1122,8 @@ impl PubSub {
         for (_, inbox) in subscribers {
             match inbox.try_send(frame.clone()) {
                 Ok(()) => received += 1,
-                // A whole backlog behind: closing its inbox disconnects it once it has
-                // written what is queued.
+                // A whole backlog behind: closing its inbox ends its connection once it
+                // has written what is queued.
                 Err(TrySendError::Full(_)) => drop(inbox.close()),
                 Err(TrySendError::Closed(_)) => {}
             }

@@ -626,3 +626,35 @@ fn pub_sub_between_connections() {
         arr(vec![bulk("unsubscribe"), nil(), Int(0)])
     );
 }
+
+#[test]
+fn a_subscriber_that_falls_behind_is_cut_off() {
+    let server = Server::start("mini_redis", &[]);
+    let mut sub = Client::connect(server.addr);
+    let mut publisher = Client::connect(server.addr);
+    assert_eq!(
+        sub.cmd(&["SUBSCRIBE", "firehose"]),
+        arr(vec![bulk("subscribe"), bulk("firehose"), Int(1)])
+    );
+    // The subscriber reads nothing: once the socket buffers and its backlog are full, the
+    // server stops queueing for it (PUBLISH counts nobody) instead of growing without bound.
+    let payload = "x".repeat(16 * 1024);
+    let mut accepted = 0;
+    loop {
+        match publisher.cmd(&["PUBLISH", "firehose", &payload]) {
+            Int(1) => accepted += 1,
+            Int(0) => break,
+            other => panic!("PUBLISH replied {other:?}"),
+        }
+        assert!(accepted < 100_000, "the subscriber was never cut off");
+    }
+    assert_eq!(publisher.cmd(&["PUBLISH", "firehose", "x"]), Int(0));
+    // Every message PUBLISH counted arrives, then the connection ends.
+    for i in 0..accepted {
+        assert_eq!(sub.reply(), message("firehose", &payload), "message #{i}");
+    }
+    sub.expect_closed();
+    eventually("the subscriber's connection is cleaned up", || {
+        publisher.info_field("connected_clients") == 1
+    });
+}
