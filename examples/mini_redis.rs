@@ -3,7 +3,7 @@
 //! it unchanged.
 //!
 //! ```text
-//! cargo run --release --example mini_redis -- --addr 127.0.0.1:6379
+//! cargo run --release --example mini_redis -- --addr 127.0.0.1:6379   # the default address
 //! redis-cli -p 6379 set greeting hello ex 10
 //! redis-benchmark -p 6379 -t ping,set,get,incr -n 100000 -c 50 -P 16
 //! ```
@@ -18,9 +18,9 @@
 //!   their replies go out in one write: pipelined clients (`-P 16`) cost one syscall per batch,
 //!   not one per reply.
 //! - The keyspace is 32 shards behind `std::sync::Mutex`es. A command holds one shard's lock
-//!   for a hash-map lookup and never across an `.await`, so an uncontended OS mutex (a few
-//!   nanoseconds) beats an async mutex, whose waiting machinery buys nothing here; sharding
-//!   keeps workers on different keys from contending.
+//!   for a hash-map lookup and never across an `.await`, so a plain OS mutex (tens of
+//!   nanoseconds uncontended) beats an async mutex, whose waiting machinery buys nothing
+//!   when no holder ever waits; sharding keeps workers on different keys from contending.
 //! - Expiry is lazy (a key read after its deadline is gone) plus a sweeper task that sleeps
 //!   until the earliest deadline, and is woken early through an `Event` only when a command
 //!   sets a sooner one: no fixed-period polling.
