@@ -4,8 +4,6 @@
 //!
 //! Needs the example built: `cargo build --examples --all-features`.
 
-// Only the example runner is used here, not the runtime-flavor test macro.
-#[allow(unused_macros)]
 mod support;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
