@@ -4,7 +4,7 @@
 //! cargo bench --bench redis -- [--workers N] [--runs N] [--quick]
 //! ```
 //!
-//! mini_redis (`examples/mini_redis.rs`, compiled into this binary) is served in-process by
+//! mini_redis (`examples/mini_redis/`, compiled into this binary) is served in-process by
 //! this runtime's multi-thread scheduler with `--workers` workers (default: the core count);
 //! redis-server runs as a child process (`--save '' --appendonly no`: no disk), killed at the
 //! end. Each run is `redis-benchmark -t set,get -n 100000 -c 50` (`--quick`: `-n 10000`),
@@ -27,7 +27,7 @@ use harness::Config;
 // The example's `main` is not used here, and its `pub fn serve` is reachable only from
 // this binary.
 #[allow(dead_code, unreachable_pub)]
-#[path = "../examples/mini_redis.rs"]
+#[path = "../examples/mini_redis/main.rs"]
 mod mini_redis;
 
 const TESTS: [&str; 2] = ["SET", "GET"];
