@@ -360,6 +360,30 @@ rt_test!(an_upgraded_connection_is_usable_through_futures_io, |rt| {
     });
 });
 
+rt_test!(adapters_nest_both_ways, |rt| {
+    rt.block_on(async {
+        // hyper's IO over futures-io over hyper's IO over a TcpStream: each outer read runs
+        // inside another one, as with TLS inside an upgraded connection.
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().unwrap();
+        runtime::spawn(async move {
+            let (stream, _) = listener.accept().await.expect("accept");
+            let nested = HyperIo::new(HyperIo::new(HyperIo::new(stream)));
+            server_builder()
+                .serve_connection(nested, service_fn(service))
+                .await
+        });
+        let (mut sender, _driver) = connect(addr).await;
+        for (seed, len) in [(5, 10), (6, 300 * 1024)] {
+            let payload = pattern(seed, len);
+            let (status, body) =
+                send(&mut sender, request(Method::POST, "/echo", payload.clone())).await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(body == payload[..], "echo of {len} bytes differs");
+        }
+    });
+});
+
 rt_test!(the_executor_spawns_on_the_runtime, |rt| {
     // With a handle, from a plain thread outside the runtime.
     let (tx, rx) = std::sync::mpsc::channel();

@@ -52,10 +52,10 @@
 
 use crate::Handle;
 use futures_io::{AsyncRead, AsyncWrite};
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::io::{self, IoSlice};
-use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
@@ -226,11 +226,22 @@ impl hyper::rt::Sleep for crate::time::Sleep {}
 
 // ===== impl HyperIo =====
 
-/// How many bytes of hyper's read buffer one read may fill. futures-io readers need
-/// initialised memory and hyper's buffer may not be, so each read zeroes the part it
-/// offers; capping that part keeps a read that finds nothing cheap, while 16 KiB still
-/// takes a typical request, or a large chunk of a body, per call.
-const READ_WINDOW: usize = 16 * 1024;
+/// The most one read asks the stream for: the size of each thread's scratch buffer.
+const READ_CHUNK: usize = 64 * 1024;
+
+thread_local! {
+    /// Where [`HyperIo`] reads before copying into hyper's buffer, one per thread, zeroed
+    /// once when made.
+    ///
+    /// futures-io readers want initialised memory and hyper's read buffer may not be, so the
+    /// alternative is zeroing hyper's buffer before every read; that costs more than the
+    /// copy does: a read that finds nothing (every keep-alive connection between requests)
+    /// copies nothing, and one that finds a request copies only its bytes. Empty (`None`)
+    /// while a read on this thread has it out; a read nested inside that one (a `HyperIo`
+    /// over a stream that is itself built on a `HyperIo`, like TLS in an upgraded
+    /// connection) uses a buffer of its own.
+    static SCRATCH: Cell<Option<Box<[u8]>>> = const { Cell::new(None) };
+}
 
 /// A stream for hyper: [`hyper::rt::Read`] + [`hyper::rt::Write`] over any
 /// [`futures_io::AsyncRead`] + [`futures_io::AsyncWrite`] (this runtime's
@@ -350,24 +361,22 @@ impl<T: AsyncRead> hyper::rt::Read for HyperIo<T> {
         cx: &mut Context<'_>,
         mut buf: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
-        // SAFETY: `as_mut` forbids de-initialising bytes; below we only ever write
-        // initialised values (zeroes, then whatever the reader writes).
-        let unfilled = unsafe { buf.as_mut() };
-        let len = unfilled.len().min(READ_WINDOW);
-        let window = &mut unfilled[..len];
-        window.fill(MaybeUninit::new(0));
-        // SAFETY: every byte of `window` was initialised just above, and `MaybeUninit<u8>`
-        // has the layout of `u8`.
-        let bytes = unsafe { &mut *(window as *mut [MaybeUninit<u8>] as *mut [u8]) };
-        let n = ready!(self.get_pin_mut().poll_read(cx, bytes))?;
-        assert!(
-            n <= len,
-            "AsyncRead::poll_read reported {n} bytes read into a {len}-byte buffer"
-        );
-        // SAFETY: the first `n <= len` bytes of the unfilled part are initialised (all
-        // `len` of them were zeroed, then some overwritten by the reader).
-        unsafe { buf.advance(n) };
-        Poll::Ready(Ok(()))
+        let len = buf.remaining().min(READ_CHUNK);
+        let mut scratch = SCRATCH
+            .try_with(Cell::take)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| vec![0; READ_CHUNK].into_boxed_slice());
+        let polled = self.get_pin_mut().poll_read(cx, &mut scratch[..len]);
+        if let Poll::Ready(Ok(n)) = polled {
+            assert!(
+                n <= len,
+                "AsyncRead::poll_read reported {n} bytes read into a {len}-byte buffer"
+            );
+            buf.put_slice(&scratch[..n]);
+        }
+        let _ = SCRATCH.try_with(|slot| slot.set(Some(scratch)));
+        polled.map_ok(drop)
     }
 }
 
