@@ -159,7 +159,10 @@ impl hyper::rt::Timer for SmolTimer {
 
 // ===== measuring =====
 
-const SERVERS: [(&str, fn(usize) -> (Server, SocketAddr)); 3] = [
+/// Starts a server with the given number of threads; returns it and its address.
+type Start = fn(usize) -> (Server, SocketAddr);
+
+const SERVERS: [(&str, Start); 3] = [
     ("runtime", start_ours),
     ("tokio", start_tokio),
     ("smol", start_smol),
