@@ -11,7 +11,8 @@
 //! core count); wrk runs as a child process on the same machine, so server and load generator
 //! share the cores, as they would on a small box. Each server gets a 1 s warm-up, then the
 //! runs alternate between servers (so drift in the machine's load hits all alike) and the
-//! table shows medians. `--quick` makes it one 1 s run each. Any non-2xx response or socket
+//! table shows medians of requests per second of wall time and per second of the server's
+//! CPU time (the steadier figure on a shared machine). `--quick` makes it one 1 s run each. Any non-2xx response or socket
 //! error fails the bench: a fast wrong server is not a result. Skipped if wrk is missing.
 
 use std::convert::Infallible;
@@ -183,6 +184,17 @@ fn load(name: &str, addr: SocketAddr, secs: u32) -> WrkReport {
     report
 }
 
+/// User + system CPU time this process has used so far (all its threads).
+fn process_cpu_time() -> Duration {
+    // SAFETY: all-zero bytes are a valid `rusage` (a struct of integers).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable `rusage` for the call to fill in.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    assert_eq!(rc, 0, "getrusage: {}", std::io::Error::last_os_error());
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     let mid = xs.len() / 2;
@@ -205,7 +217,9 @@ fn main() {
     println!(
         "hyper: hello world over HTTP/1.1 keep-alive, wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} \
          -d{secs}s on loopback; {workers} server threads each; median of {} runs.\n\
-         req/s, HIGHER is better; ratio = runtime / that server, so > 1.00 means runtime is faster.",
+         HIGHER is better in every column; ratio = runtime / that server, so > 1.00 means \
+         runtime is better.\nreq/s: per second of wall time. req per cpu-s: per second of the \
+         server's CPU time (user + sys), which other load on the machine disturbs far less.",
         cfg.runs
     );
 
@@ -220,22 +234,41 @@ fn main() {
     for (name, _, addr) in &servers {
         load(name, *addr, WARM_UP_SECS);
     }
-    let mut rates = vec![Vec::new(); servers.len()];
+    // Per server: requests per second of wall time, and per second of this process's CPU
+    // time (only the server under load is busy, wrk is another process).
+    let mut rates = vec![(Vec::new(), Vec::new()); servers.len()];
     for _ in 0..cfg.runs {
-        for ((name, _, addr), rate) in servers.iter().zip(&mut rates) {
-            rate.push(load(name, *addr, secs).requests_per_sec);
+        for ((name, _, addr), (wall, cpu)) in servers.iter().zip(&mut rates) {
+            let before = process_cpu_time();
+            let report = load(name, *addr, secs);
+            let used = process_cpu_time().saturating_sub(before);
+            wall.push(report.requests_per_sec);
+            cpu.push(report.requests as f64 / used.as_secs_f64());
         }
     }
-    let medians: Vec<f64> = rates.into_iter().map(median).collect();
+    let (medians, cpu_medians): (Vec<f64>, Vec<f64>) = rates
+        .into_iter()
+        .map(|(wall, cpu)| (median(wall), median(cpu)))
+        .unzip();
 
-    let ours = servers
-        .iter()
-        .position(|(name, _, _)| *name == "runtime")
-        .map(|i| medians[i]);
-    println!("\n{:<10} {:>12} {:>10}", "server", "req/s", "ratio");
-    for ((name, _, _), rate) in servers.iter().zip(&medians) {
-        let ratio = ours.map_or("-".to_owned(), |o| format!("{:.2}", o / rate));
-        println!("{name:<10} {:>11.1}k {ratio:>10}", rate / 1e3);
+    let ours_at = servers.iter().position(|(name, _, _)| *name == "runtime");
+    let ours = ours_at.map(|i| medians[i]);
+    let ours_cpu = ours_at.map(|i| cpu_medians[i]);
+    println!(
+        "\n{:<10} {:>12} {:>8} {:>16} {:>8}",
+        "server", "req/s", "ratio", "req per cpu-s", "ratio"
+    );
+    for (((name, _, _), rate), cpu) in servers.iter().zip(&medians).zip(&cpu_medians) {
+        let ratio = |ours: Option<f64>, theirs: f64| {
+            ours.map_or("-".to_owned(), |o| format!("{:.2}", o / theirs))
+        };
+        println!(
+            "{name:<10} {:>11.1}k {:>8} {:>15.1}k {:>8}",
+            rate / 1e3,
+            ratio(ours, *rate),
+            cpu / 1e3,
+            ratio(ours_cpu, *cpu)
+        );
     }
     let best_peer = servers
         .iter()

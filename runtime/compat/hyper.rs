@@ -239,7 +239,9 @@ thread_local! {
     /// copies nothing, and one that finds a request copies only its bytes. Empty (`None`)
     /// while a read on this thread has it out; a read nested inside that one (a `HyperIo`
     /// over a stream that is itself built on a `HyperIo`, like TLS in an upgraded
-    /// connection) uses a buffer of its own.
+    /// connection) uses a buffer of its own. The buffer holds whatever an earlier read on
+    /// this thread left in it, so it relies on futures-io's contract that a reader reports
+    /// only bytes it wrote (`n` beyond the slice it was given is caught and panics).
     static SCRATCH: Cell<Option<Box<[u8]>>> = const { Cell::new(None) };
 }
 
