@@ -33,6 +33,8 @@ mod spawn;
 mod sync_reentrant;
 mod util;
 
+#[cfg(feature = "hyper")]
+pub mod compat;
 pub mod io;
 pub mod net;
 pub mod task;
