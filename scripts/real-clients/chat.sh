@@ -17,6 +17,8 @@ wait_for() {
 # join NAME: an nc client fed from a fifo on fd 3, 4, 5…; its output goes to $work/NAME.out.
 fd=3
 clients=()
+# On failure, stop the clients too (they would wait for input that never closes).
+trap 'kill "${clients[@]}" 2>/dev/null || true; cleanup' EXIT
 join() {
     mkfifo "$work/$1.in"
     # The client must not inherit the earlier clients' inputs, or closing those later would

@@ -36,6 +36,8 @@ start_server echo --max-conns 1
 mkfifo "$work/first"
 timeout 20 nc -N "$HOST" "$PORT" <"$work/first" >"$work/first.out" &
 first=$!
+# On failure, stop this client too (it would wait for input that never closes).
+trap 'kill "$first" 2>/dev/null || true; cleanup' EXIT
 exec 3>"$work/first"
 echo "first" >&3
 wait_for "$work/first.out" "first"
