@@ -21,6 +21,9 @@
 //!   over 64 KiB 413, and a `Transfer-Encoding` body 501 (these routes take no body), each
 //!   followed by a close;
 //! - `HEAD` is answered like `GET` without the body; other methods on a route get 405.
+//!
+//! Not shown: an idle timeout. A client that goes quiet keeps its connection (and task)
+//! until it closes; wrap the read in `runtime::time::timeout` to bound that.
 
 use runtime::net::{TcpListener, TcpStream};
 use runtime::time::{sleep, timeout, Duration};

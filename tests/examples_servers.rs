@@ -249,6 +249,27 @@ fn http_answers_garbage_with_400_and_closes() {
 }
 
 #[test]
+fn http_refuses_what_it_cannot_frame_and_closes() {
+    let server = Server::start("http", &[]);
+    let long_header = format!("GET / HTTP/1.1\r\nX-Long: {}", "a".repeat(20 * 1024));
+    let cases = [
+        ("POST / HTTP/1.1\r\nContent-Length: 100000\r\n\r\n", 413),
+        (
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            501,
+        ),
+        (long_header.as_str(), 431),
+    ];
+    for (request, status) in cases {
+        let (mut stream, mut reader) = http_client(&server);
+        stream.write_all(request.as_bytes()).unwrap();
+        let r = read_response(&mut reader, false);
+        assert_eq!((r.status, r.header("connection")), (status, Some("close")));
+        assert_closed(&mut reader);
+    }
+}
+
+#[test]
 fn http_404_keeps_the_connection_open() {
     let server = Server::start("http", &[]);
     let (mut stream, mut reader) = http_client(&server);
