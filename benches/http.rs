@@ -9,8 +9,8 @@
 //! (default: the core count), and share the example's protocol code (`examples/http.rs` is
 //! included as a module): the same [`http::respond`] turns each read's bytes into one write
 //! of responses, so only the runtime around it differs. wrk fetches `GET /` over 100
-//! keep-alive connections. Each round loads every server once, in turn, so a change in the
-//! machine's load falls on all of them; the table shows medians over `--runs` rounds
+//! keep-alive connections. Each round loads every server once, in turn (starting with the
+//! next one each round), so a change in the machine's load falls on all of them; the table shows medians over `--runs` rounds
 //! (default 5) after a one-second warm-up each. `--quick` is one round of one second, no
 //! warm-up. Any non-2xx response or socket error fails the run. Without wrk on the PATH it
 //! prints a skip line and exits successfully.
@@ -297,7 +297,10 @@ fn main() {
     let started = Instant::now();
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); servers.len()];
     for round in 0..cfg.runs {
-        for (i, (name, server)) in servers.iter().enumerate() {
+        // Each round starts with the next server, so none always runs first or last.
+        for k in 0..servers.len() {
+            let i = (round + k) % servers.len();
+            let (name, server) = &servers[i];
             eprint!("\rround {}/{}: {name:<8}", round + 1, cfg.runs);
             samples[i].push(load(name, server.addr, secs));
         }
