@@ -1,0 +1,361 @@
+//! HTTP throughput: the `http` example's server on this runtime, on tokio, on smol and on OS
+//! threads (a thread per connection), each loaded by `wrk -t2 -c100 -d5s` in turn.
+//!
+//! ```text
+//! cargo bench --bench http -- [--workers N] [--runs N] [--filter NAME] [--quick]
+//! ```
+//!
+//! All four servers run in this process on `127.0.0.1:0`, with `--workers` threads each
+//! (default: the core count), and share the example's protocol code (`examples/http.rs` is
+//! included as a module): the same [`http::respond`] turns each read's bytes into one write
+//! of responses, so only the runtime around it differs. wrk fetches `GET /` over 100
+//! keep-alive connections. Each round loads every server once, in turn (starting with the
+//! next one each round), so a change in the machine's load falls on all of them; the table shows medians over `--runs` rounds
+//! (default 5) after a one-second warm-up each. `--quick` is one round of one second, no
+//! warm-up. Any non-2xx response or socket error fails the run. Without wrk on the PATH it
+//! prints a skip line and exits successfully.
+//!
+//! Beside requests per second of wall time, the table shows the server's CPU time per
+//! request (user + sys of this process while wrk runs; wrk is another process), which the
+//! machine's other load disturbs far less. wrk and the server share the machine's cores.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::thread;
+use std::time::{Duration, Instant};
+
+#[path = "harness/mod.rs"]
+mod harness;
+use harness::{load, Config, Smol};
+
+// The bench uses the protocol and `serve`, not the example's `main`.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../examples/http.rs"]
+mod http;
+use http::{respond, Outcome, LINGER, READ_CHUNK};
+
+const THREADS: u32 = 2;
+const CONNECTIONS: u32 = 100;
+const SECS: u32 = 5;
+const SERVERS: [&str; 4] = ["runtime", "tokio", "smol", "threads"];
+
+// ===== the same server on each runtime =====
+
+/// A running server; dropping it stops its runtime.
+struct Running {
+    addr: SocketAddr,
+    _keep: Box<dyn std::any::Any>,
+}
+
+fn start_ours(workers: usize) -> Running {
+    let rt = runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .build()
+        .expect("build the runtime");
+    let listener = rt
+        .block_on(runtime::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    rt.spawn(http::serve(listener));
+    Running {
+        addr,
+        _keep: Box::new(rt),
+    }
+}
+
+fn start_tokio(workers: usize) -> Running {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .expect("build the tokio runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    rt.spawn(async move {
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => drop(tokio::spawn(tokio_connection(stream))),
+                Err(e) => panic!("tokio accept: {e}"),
+            }
+        }
+    });
+    Running {
+        addr,
+        _keep: Box::new(rt),
+    }
+}
+
+async fn tokio_connection(mut stream: tokio::net::TcpStream) -> io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.set_nodelay(true)?;
+    let mut chunk = [0; READ_CHUNK];
+    let mut input = Vec::with_capacity(READ_CHUNK);
+    let mut output = Vec::with_capacity(READ_CHUNK);
+    loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        input.extend_from_slice(&chunk[..n]);
+        let outcome = respond(&mut input, &mut output);
+        stream.write_all(&output).await?;
+        output.clear();
+        if outcome == Outcome::Close {
+            stream.shutdown().await?;
+            let drain = async {
+                while stream.read(&mut chunk).await? > 0 {}
+                io::Result::Ok(())
+            };
+            let _ = tokio::time::timeout(LINGER, drain).await;
+            return Ok(());
+        }
+    }
+}
+
+fn start_smol(workers: usize) -> Running {
+    let pool = Smol::start(workers, |ex, stopped| {
+        let _closed = smol::block_on(ex.run(stopped.recv()));
+    });
+    let listener = smol::block_on(smol::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    let ex = pool.ex.clone();
+    pool.ex
+        .spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => ex.spawn(smol_connection(stream)).detach(),
+                    Err(e) => panic!("smol accept: {e}"),
+                }
+            }
+        })
+        .detach();
+    Running {
+        addr,
+        _keep: Box::new(pool),
+    }
+}
+
+async fn smol_connection(mut stream: smol::net::TcpStream) -> io::Result<()> {
+    use smol::io::{AsyncReadExt, AsyncWriteExt};
+    stream.set_nodelay(true)?;
+    let mut chunk = [0; READ_CHUNK];
+    let mut input = Vec::with_capacity(READ_CHUNK);
+    let mut output = Vec::with_capacity(READ_CHUNK);
+    loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        input.extend_from_slice(&chunk[..n]);
+        let outcome = respond(&mut input, &mut output);
+        stream.write_all(&output).await?;
+        output.clear();
+        if outcome == Outcome::Close {
+            stream.shutdown(Shutdown::Write)?;
+            let drain = async {
+                while stream.read(&mut chunk).await? > 0 {}
+                io::Result::Ok(())
+            };
+            let linger = async {
+                smol::Timer::after(LINGER).await;
+                Ok(())
+            };
+            let _ = smol::future::or(drain, linger).await;
+            return Ok(());
+        }
+    }
+}
+
+/// std::net with a thread per connection. The accept thread is left blocked in `accept`
+/// when the bench ends; the process exits under it.
+fn start_threads() -> Running {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let stream = stream.expect("accept");
+            thread::spawn(move || thread_connection(stream));
+        }
+    });
+    Running {
+        addr,
+        _keep: Box::new(()),
+    }
+}
+
+fn thread_connection(mut stream: std::net::TcpStream) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut chunk = [0; READ_CHUNK];
+    let mut input = Vec::with_capacity(READ_CHUNK);
+    let mut output = Vec::with_capacity(READ_CHUNK);
+    loop {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(());
+        }
+        input.extend_from_slice(&chunk[..n]);
+        let outcome = respond(&mut input, &mut output);
+        stream.write_all(&output)?;
+        output.clear();
+        if outcome == Outcome::Close {
+            stream.shutdown(Shutdown::Write)?;
+            stream.set_read_timeout(Some(LINGER))?;
+            while stream.read(&mut chunk)? > 0 {}
+            return Ok(());
+        }
+    }
+}
+
+// ===== measuring =====
+
+/// One wrk run against one server.
+#[derive(Clone, Copy)]
+struct Sample {
+    requests_per_sec: f64,
+    /// Server CPU time (this process, user + sys) per request, in microseconds.
+    cpu_us_per_request: f64,
+}
+
+fn load(name: &str, addr: SocketAddr, secs: u32) -> Sample {
+    let url = format!("http://{addr}/");
+    let cpu = process_cpu_time();
+    let report = load::wrk(&url, THREADS, CONNECTIONS, secs);
+    let cpu = process_cpu_time().saturating_sub(cpu);
+    assert!(
+        report.non_2xx == 0 && report.socket_errors == 0 && report.requests > 0,
+        "{name}: wrk saw {} non-2xx responses and {} socket errors in {} requests",
+        report.non_2xx,
+        report.socket_errors,
+        report.requests
+    );
+    Sample {
+        requests_per_sec: report.requests_per_sec,
+        cpu_us_per_request: cpu.as_secs_f64() * 1e6 / report.requests as f64,
+    }
+}
+
+/// User plus system CPU time of all the process's threads so far.
+fn process_cpu_time() -> Duration {
+    // SAFETY: all-zero bytes are a valid `rusage` (a struct of integers).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable `rusage` for the call to fill in.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    assert_eq!(rc, 0, "getrusage: {}", io::Error::last_os_error());
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1_000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let mid = xs.len() / 2;
+    if xs.len() % 2 == 1 {
+        xs[mid]
+    } else {
+        (xs[mid - 1] + xs[mid]) / 2.0
+    }
+}
+
+fn main() {
+    let cfg = Config::from_args("http");
+    if !load::have("wrk") {
+        println!("http: skipped, wrk is not installed");
+        return;
+    }
+    let quick = cfg.args.iter().any(|a| a == "--quick");
+    let secs = if quick { 1 } else { SECS };
+    let workers = cfg.workers;
+    let servers: Vec<(&str, Running)> = SERVERS
+        .into_iter()
+        .filter(|name| cfg.wants(name))
+        .map(|name| {
+            let running = match name {
+                "runtime" => start_ours(workers),
+                "tokio" => start_tokio(workers),
+                "smol" => start_smol(workers),
+                _ => start_threads(),
+            };
+            (name, running)
+        })
+        .collect();
+    println!(
+        "http: wrk -t{THREADS} -c{CONNECTIONS} -d{secs}s GET / (13-byte body, keep-alive), \
+         {workers} workers per runtime, median of {} rounds{}",
+        cfg.runs,
+        if quick {
+            ""
+        } else {
+            " after a 1 s warm-up each"
+        }
+    );
+    if !quick {
+        for (name, server) in &servers {
+            load(name, server.addr, 1);
+        }
+    }
+    let started = Instant::now();
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); servers.len()];
+    for round in 0..cfg.runs {
+        // Each round starts with the next server, so none always runs first or last.
+        for k in 0..servers.len() {
+            let i = (round + k) % servers.len();
+            let (name, server) = &servers[i];
+            eprint!("\rround {}/{}: {name:<8}", round + 1, cfg.runs);
+            samples[i].push(load(name, server.addr, secs));
+        }
+    }
+    eprintln!("\r{:<40}", format!("done in {:.0?}", started.elapsed()));
+
+    println!(
+        "HIGHER is better in the ratio columns: runtime/this > 1.00 means this runtime did better; \
+         wall = req/s, cpu = server CPU time per request."
+    );
+    println!(
+        "{:<8} | {:>9} | {:>17} | {:>10} | {:>12} | {:>11}",
+        "server", "req/s", "min..max req/s", "cpu us/req", "runtime/this", "(cpu)"
+    );
+    let rates: Vec<f64> = samples
+        .iter()
+        .map(|s| median(s.iter().map(|x| x.requests_per_sec).collect()))
+        .collect();
+    let cpus: Vec<f64> = samples
+        .iter()
+        .map(|s| median(s.iter().map(|x| x.cpu_us_per_request).collect()))
+        .collect();
+    let ours = servers.iter().position(|(n, _)| *n == "runtime");
+    for (i, (name, _)) in servers.iter().enumerate() {
+        let (lo, hi) = samples[i].iter().fold((f64::MAX, 0.0f64), |(lo, hi), x| {
+            (lo.min(x.requests_per_sec), hi.max(x.requests_per_sec))
+        });
+        let (wall, cpu) = ours.map_or(("-".into(), "-".into()), |o| {
+            (
+                format!("{:.2}", rates[o] / rates[i]),
+                format!("{:.2}", cpus[i] / cpus[o]),
+            )
+        });
+        println!(
+            "{name:<8} | {:>9.0} | {:>7.0}..{:<8.0} | {:>10.2} | {wall:>12} | {cpu:>11}",
+            rates[i], lo, hi, cpus[i]
+        );
+    }
+    let best = |key: &dyn Fn(usize) -> f64| {
+        servers
+            .iter()
+            .enumerate()
+            .filter(|(_, (n, _))| matches!(*n, "tokio" | "smol"))
+            .max_by(|a, b| key(a.0).total_cmp(&key(b.0)))
+            .map(|(i, (name, _))| (i, *name))
+    };
+    if let (Some(o), Some((p, peer))) = (ours, best(&|i| rates[i])) {
+        let ratio = rates[o] / rates[p];
+        let verdict = if ratio >= 1.0 { "meets" } else { "misses" };
+        println!("bar: wall runtime / best peer ({peer}) >= 1.00: {verdict} ({ratio:.2})");
+    }
+    if let (Some(o), Some((p, peer))) = (ours, best(&|i| -cpus[i])) {
+        println!(
+            "     cpu per request, best peer ({peer}) / runtime: {:.2}",
+            cpus[p] / cpus[o]
+        );
+    }
+}

@@ -1,0 +1,66 @@
+//! A TCP proxy: every client connection is forwarded to `--to HOST:PORT`, bytes copied both
+//! ways by `runtime::io::copy_bidirectional` in one green task per connection.
+//!
+//! ```text
+//! cargo run --release --example http -- --addr 127.0.0.1:8080 &
+//! cargo run --release --example proxy -- --addr 127.0.0.1:7002 --to 127.0.0.1:8080
+//! curl http://127.0.0.1:7002/
+//! ```
+//!
+//! When one side closes its write direction, the proxy closes the same direction toward the
+//! other side (a half-close passes through), and the connection ends once both directions
+//! are done.
+
+use runtime::net::{TcpListener, TcpStream};
+use runtime::time::{sleep, Duration};
+use std::io::{self, Write};
+
+#[runtime::main]
+async fn main() -> io::Result<()> {
+    let mut addr = String::from("127.0.0.1:7002");
+    let mut upstream = String::from("127.0.0.1:8080");
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next()) {
+            ("--addr", Some(value)) => addr = value,
+            ("--to", Some(value)) => upstream = value,
+            _ => {
+                eprintln!("usage: proxy [--addr HOST:PORT] [--to HOST:PORT]");
+                std::process::exit(2);
+            }
+        }
+    }
+
+    let listener = TcpListener::bind(&addr).await?;
+    println!("listening on {}", listener.local_addr()?);
+    io::stdout().flush()?;
+
+    loop {
+        let (client, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, most likely: back off instead of spinning.
+                eprintln!("accept failed: {e}");
+                sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let upstream = upstream.clone();
+        runtime::spawn(async move {
+            if let Err(e) = forward(client, &upstream).await {
+                eprintln!("{peer} -> {upstream}: {e}");
+            }
+        });
+    }
+}
+
+async fn forward(mut client: TcpStream, upstream: &str) -> io::Result<()> {
+    // If the upstream is down, dropping `client` closes it: the client sees the refusal
+    // as an immediate end of stream.
+    let mut server = TcpStream::connect(upstream).await?;
+    // Forward small writes as they come: the endpoints did their own batching.
+    client.set_nodelay(true)?;
+    server.set_nodelay(true)?;
+    runtime::io::copy_bidirectional(&mut client, &mut server).await?;
+    Ok(())
+}
