@@ -2,7 +2,6 @@
 //! driven by plain `std::net` clients. Every read has a timeout, so a server that stops
 //! answering fails the test instead of hanging it.
 
-#[allow(unused_macros)]
 mod support;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};

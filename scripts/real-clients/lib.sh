@@ -1,7 +1,7 @@
 # Shared by the scripts in scripts/real-clients/: start a server example, check clients' output.
 # Sourced, not run. Each script calls `start_server NAME [ARGS…]` and then drives "$ADDR".
 
-BIN_DIR="${BIN_DIR:-target/release/examples}"
+BIN_DIR="${BIN_DIR:-${CARGO_TARGET_DIR:-target}/release/examples}"
 SERVER_PIDS=()
 
 cleanup() {
