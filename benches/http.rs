@@ -22,11 +22,11 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[path = "harness/mod.rs"]
 mod harness;
-use harness::{load, Config, Smol};
+use harness::{load, median_f64 as median, process_cpu_time, Config, Smol};
 
 // The bench uses the protocol and `serve`, not the example's `main`.
 #[allow(dead_code, unreachable_pub)]
@@ -233,27 +233,6 @@ fn load(name: &str, addr: SocketAddr, secs: u32) -> Sample {
     Sample {
         requests_per_sec: report.requests_per_sec,
         cpu_us_per_request: cpu.as_secs_f64() * 1e6 / report.requests as f64,
-    }
-}
-
-/// User plus system CPU time of all the process's threads so far.
-fn process_cpu_time() -> Duration {
-    // SAFETY: all-zero bytes are a valid `rusage` (a struct of integers).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is a valid, writable `rusage` for the call to fill in.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    assert_eq!(rc, 0, "getrusage: {}", io::Error::last_os_error());
-    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1_000);
-    time(usage.ru_utime) + time(usage.ru_stime)
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let mid = xs.len() / 2;
-    if xs.len() % 2 == 1 {
-        xs[mid]
-    } else {
-        (xs[mid - 1] + xs[mid]) / 2.0
     }
 }
 

@@ -31,7 +31,7 @@ use hyper::{Request, Response};
 #[path = "harness/mod.rs"]
 mod harness;
 use harness::load::{have, wrk, WrkReport};
-use harness::{Config, Smol};
+use harness::{median_f64 as median, process_cpu_time, Config, Smol};
 
 const WRK_THREADS: u32 = 2;
 const WRK_CONNECTIONS: u32 = 100;
@@ -182,27 +182,6 @@ fn load(name: &str, addr: SocketAddr, secs: u32) -> WrkReport {
         "{name}: wrk saw failures: {report:?}"
     );
     report
-}
-
-/// User + system CPU time this process has used so far (all its threads).
-fn process_cpu_time() -> Duration {
-    // SAFETY: all-zero bytes are a valid `rusage` (a struct of integers).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is a valid, writable `rusage` for the call to fill in.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    assert_eq!(rc, 0, "getrusage: {}", std::io::Error::last_os_error());
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let mid = xs.len() / 2;
-    if xs.len() % 2 == 1 {
-        xs[mid]
-    } else {
-        (xs[mid - 1] + xs[mid]) / 2.0
-    }
 }
 
 fn main() {

@@ -37,7 +37,7 @@ use futures_lite::future::poll_once;
 
 #[path = "harness/mod.rs"]
 mod harness;
-use harness::{ms, Config, Smol};
+use harness::{ms, process_cpu_time, Config, Smol};
 
 const CONNS: usize = 64;
 const ROUND_TRIPS: usize = 2_000;
@@ -498,17 +498,6 @@ impl Start {
             cpu: process_cpu_time().saturating_sub(self.cpu),
         }
     }
-}
-
-/// User plus system CPU time of all the process's threads so far.
-fn process_cpu_time() -> Duration {
-    // SAFETY: all-zero bytes are a valid `rusage` (a struct of integers).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is a valid, writable `rusage` for the call to fill in.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    assert_eq!(rc, 0, "getrusage: {}", std::io::Error::last_os_error());
-    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1_000);
-    time(usage.ru_utime) + time(usage.ru_stime)
 }
 
 fn timer_churn<R: Rt>(rt: &R) -> Duration {

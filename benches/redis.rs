@@ -22,7 +22,7 @@ use std::process::{Child, Command, Stdio};
 #[path = "harness/mod.rs"]
 mod harness;
 use harness::load::{have, redis_benchmark};
-use harness::Config;
+use harness::{median_f64 as median, Config};
 
 // The example's `main` is not used here, and its `pub fn serve` is reachable only from
 // this binary.
@@ -88,16 +88,6 @@ fn run(port: u16, requests: u32, pipeline: u32) -> [f64; 2] {
             .unwrap_or_else(|| panic!("redis-benchmark printed no {test} row: {rows:?}"))
             .1
     })
-}
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    let mid = samples.len() / 2;
-    if samples.len() % 2 == 1 {
-        samples[mid]
-    } else {
-        (samples[mid - 1] + samples[mid]) / 2.0
-    }
 }
 
 fn main() {

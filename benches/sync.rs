@@ -24,7 +24,7 @@ use async_executor::Executor;
 
 #[path = "harness/mod.rs"]
 mod harness;
-use harness::{ms, Config, Smol};
+use harness::{median_f64 as median, ms, Config, Smol};
 
 #[path = "sync_channel.rs"]
 mod channel;
@@ -337,17 +337,6 @@ fn acquire_uncontended<S: Sem>() -> f64 {
 }
 
 // ===== harness =====
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    assert!(!samples.is_empty(), "median of no samples");
-    samples.sort_by(f64::total_cmp);
-    let mid = samples.len() / 2;
-    if samples.len() % 2 == 1 {
-        samples[mid]
-    } else {
-        (samples[mid - 1] + samples[mid]) / 2.0
-    }
-}
 
 /// Runs `iteration` once to warm up and `runs` more times; returns the median.
 fn measure(runs: usize, mut iteration: impl FnMut() -> f64) -> f64 {

@@ -210,7 +210,8 @@ fn print_table(opts: &Options, cores: usize, r: &BTreeMap<String, Figures>) {
     };
     let what = format!(
         "{} IO jobs ({} round trips each)",
-        opts.jobs, JOB_ROUND_TRIPS
+        grouped(opts.jobs),
+        JOB_ROUND_TRIPS
     );
     let (gw, tw) = (get("io-green", "wall_s"), get("io-threads", "wall_s"));
     row(format!("{what}: wall"), secs(gw), secs(tw), ratio(tw, gw));
@@ -228,7 +229,8 @@ fn print_table(opts: &Options, cores: usize, r: &BTreeMap<String, Figures>) {
     row(
         format!(
             "{} connections x {} round trips",
-            opts.conns, opts.round_trips
+            grouped(opts.conns),
+            opts.round_trips
         ),
         format!("{:.0}k rt/s", gr / 1e3),
         format!("{:.0}k rt/s", tr / 1e3),
@@ -263,6 +265,19 @@ fn print_table(opts: &Options, cores: usize, r: &BTreeMap<String, Figures>) {
             format!("{:.1} ms", get(step, "max_io_stall_ms"))
         );
     }
+}
+
+/// `10000` as `10 000`, for reading at a glance.
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(d);
+    }
+    out
 }
 
 fn secs(s: f64) -> String {

@@ -92,6 +92,30 @@ pub(crate) fn median(mut samples: Vec<Duration>) -> Duration {
     }
 }
 
+/// The median of float samples (rates, nanoseconds); the mean of the two middle ones for an
+/// even count.
+pub(crate) fn median_f64(mut samples: Vec<f64>) -> f64 {
+    assert!(!samples.is_empty(), "median of no samples");
+    samples.sort_by(f64::total_cmp);
+    let mid = samples.len() / 2;
+    if samples.len() % 2 == 1 {
+        samples[mid]
+    } else {
+        (samples[mid - 1] + samples[mid]) / 2.0
+    }
+}
+
+/// User plus system CPU time of all this process's threads so far.
+pub(crate) fn process_cpu_time() -> Duration {
+    // SAFETY: all-zero bytes are a valid `rusage` (a struct of integers).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable `rusage` for the call to fill in.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    assert_eq!(rc, 0, "getrusage: {}", std::io::Error::last_os_error());
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1_000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
 /// Milliseconds as a float, for tables.
 pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
