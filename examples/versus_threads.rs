@@ -49,6 +49,9 @@ struct Options {
 }
 
 fn main() {
+    // Every job holds a socket (and the parent the other end): lift the soft limit on open
+    // files, often 1 024, to the hard one.
+    let max_files = raise_open_file_limit();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--child") {
         return child(&args[1..]);
@@ -77,6 +80,18 @@ fn main() {
             "--json" => opts.json = value().to_owned(),
             _ => usage(arg),
         }
+    }
+    // Room for the jobs' sockets (one each in the child and the parent) and the connections'
+    // (two each, in the child), with some to spare.
+    let room = max_files.saturating_sub(256) as usize;
+    if opts.jobs > room || 2 * opts.conns > room {
+        opts.jobs = opts.jobs.min(room);
+        opts.conns = opts.conns.min(room / 2);
+        eprintln!(
+            "versus_threads: this system allows {max_files} open files per process; running \
+             {} jobs and {} connections",
+            opts.jobs, opts.conns
+        );
     }
     run_all(&opts, cores);
 }
@@ -185,6 +200,10 @@ fn run_child(args: &[String]) -> Figures {
             args[0],
             out.status,
             String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!(
+            "(a thread per job needs one OS thread per job or connection: if the system \
+             ran out, try fewer with --jobs N / --conns N)"
         );
         std::process::exit(1);
     }
@@ -586,6 +605,28 @@ fn cpu_jobs(how: &str, jobs: usize, steps: u64) -> Vec<(&'static str, f64)> {
         ("wall_s", wall.as_secs_f64()),
         ("max_io_stall_ms", stall.as_secs_f64() * 1e3),
     ]
+}
+
+/// Raises this process's soft limit on open files to the hard limit; returns the new limit.
+fn raise_open_file_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct they are given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1024;
+        }
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+            limit = raised;
+        }
+    }
+    limit.rlim_cur as u64
 }
 
 fn cpu_seconds() -> f64 {
