@@ -608,7 +608,7 @@ fn cpu_jobs(how: &str, jobs: usize, steps: u64) -> Vec<(&'static str, f64)> {
 }
 
 /// Raises this process's soft limit on open files to the hard limit; returns the new limit.
-fn raise_open_file_limit() -> u64 {
+fn raise_open_file_limit() -> libc::rlim_t {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -626,7 +626,7 @@ fn raise_open_file_limit() -> u64 {
             limit = raised;
         }
     }
-    limit.rlim_cur as u64
+    limit.rlim_cur
 }
 
 fn cpu_seconds() -> f64 {
