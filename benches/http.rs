@@ -26,6 +26,7 @@ use std::time::Instant;
 
 #[path = "harness/mod.rs"]
 mod harness;
+use harness::rt::{Ours, Rt, Tokio};
 use harness::{load, median_f64 as median, process_cpu_time, Config, Smol};
 
 // The bench uses the protocol and `serve`, not the example's `main`.
@@ -48,10 +49,7 @@ struct Running {
 }
 
 fn start_ours(workers: usize) -> Running {
-    let rt = runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .build()
-        .expect("build the runtime");
+    let rt = Ours::build(workers);
     let listener = rt
         .block_on(runtime::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
@@ -64,11 +62,7 @@ fn start_ours(workers: usize) -> Running {
 }
 
 fn start_tokio(workers: usize) -> Running {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()
-        .expect("build the tokio runtime");
+    let rt = Tokio::build(workers);
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
@@ -115,9 +109,7 @@ async fn tokio_connection(mut stream: tokio::net::TcpStream) -> io::Result<()> {
 }
 
 fn start_smol(workers: usize) -> Running {
-    let pool = Smol::start(workers, |ex, stopped| {
-        let _closed = smol::block_on(ex.run(stopped.recv()));
-    });
+    let pool = Smol::build(workers);
     let listener = smol::block_on(smol::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
     let addr = listener.local_addr().expect("local address");
     let ex = pool.ex.clone();

@@ -31,6 +31,7 @@ use hyper::{Request, Response};
 #[path = "harness/mod.rs"]
 mod harness;
 use harness::load::{have, wrk, WrkReport};
+use harness::rt::{Ours, Rt, Tokio};
 use harness::{median_f64 as median, process_cpu_time, Config, Smol};
 
 const WRK_THREADS: u32 = 2;
@@ -60,10 +61,7 @@ type Server = Box<dyn std::any::Any>;
 
 fn start_ours(workers: usize) -> (Server, SocketAddr) {
     use runtime::compat::hyper::{HyperIo, HyperTimer};
-    let rt = runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .build()
-        .expect("build the runtime");
+    let rt = Ours::build(workers);
     let listener = rt
         .block_on(runtime::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
@@ -83,11 +81,7 @@ fn start_ours(workers: usize) -> (Server, SocketAddr) {
 
 fn start_tokio(workers: usize) -> (Server, SocketAddr) {
     use hyper_util::rt::{TokioIo, TokioTimer};
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()
-        .expect("build the tokio runtime");
+    let rt = Tokio::build(workers);
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
@@ -108,9 +102,7 @@ fn start_tokio(workers: usize) -> (Server, SocketAddr) {
 fn start_smol(workers: usize) -> (Server, SocketAddr) {
     // `HyperIo` takes any futures-io stream, smol's included.
     use runtime::compat::hyper::HyperIo;
-    let pool = Smol::start(workers, |ex, stopped| {
-        let _closed = smol::block_on(ex.run(stopped.recv()));
-    });
+    let pool = Smol::build(workers);
     let listener = smol::block_on(smol::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
     let addr = listener.local_addr().expect("local address");
     let ex = pool.ex.clone();

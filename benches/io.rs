@@ -27,16 +27,15 @@ use std::future::{pending, Future};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use async_executor::{Executor, Task};
 use futures_lite::future::poll_once;
 
 #[path = "harness/mod.rs"]
 mod harness;
+use harness::rt::{bench, done, expect_done, join_all, time_in_task, Ours, Rt, Spawner, Tokio};
 use harness::{ms, process_cpu_time, Config, Smol};
 
 const CONNS: usize = 64;
@@ -50,17 +49,10 @@ const TIMEOUT: Duration = Duration::from_secs(1);
 
 // ===== the runtimes under test =====
 
-/// A runtime under test, owned by the bench thread, with its sockets and timers.
-trait Rt: Sized + 'static {
-    type Spawner: Spawner;
+/// What the IO workloads need of a runtime beyond [`Rt`]: its sockets and timers.
+trait Net: Rt {
     type Listener: Send + Sync + 'static;
     type Stream: Send + 'static;
-
-    /// A multi-thread runtime with `workers` worker threads.
-    fn build(workers: usize) -> Self;
-    fn spawner(&self) -> Self::Spawner;
-    /// Runs `fut` to completion on the (non-runtime) bench thread.
-    fn block_on<F: Future>(&self, fut: F) -> F::Output;
 
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;
     /// Makes a `timeout(TIMEOUT, never-ready)`, polls it once in the calling task (which
@@ -87,43 +79,10 @@ trait Rt: Sized + 'static {
     ) -> impl Future<Output = ()> + Send + 'a;
 }
 
-/// What every benchmark task is.
-trait Job: Future<Output = ()> + Send + 'static {}
-
-impl<F: Future<Output = ()> + Send + 'static> Job for F {}
-
-/// A cloneable way to put tasks on one runtime.
-trait Spawner: Clone + Send + Sync + 'static {
-    /// Resolves when the task finishes. Its output is ignored: workloads count completed
-    /// work in [`DONE`] instead, which also catches failed tasks.
-    type Join: Future + Send + 'static;
-
-    /// Spawns from inside one of the runtime's tasks, the way application code does.
-    fn spawn(&self, fut: impl Job) -> Self::Join;
-    /// Spawns from a thread outside the runtime, through its handle.
-    fn spawn_remote(&self, fut: impl Job) -> Self::Join;
-}
-
-type Ours = runtime::Runtime;
-type Tokio = tokio::runtime::Runtime;
-
-impl Rt for Ours {
-    type Spawner = runtime::Handle;
+impl Net for Ours {
     type Listener = runtime::net::TcpListener;
     type Stream = runtime::net::TcpStream;
 
-    fn build(workers: usize) -> Self {
-        runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .build()
-            .expect("build the runtime")
-    }
-    fn spawner(&self) -> runtime::Handle {
-        self.handle().clone()
-    }
-    fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        Ours::block_on(self, fut)
-    }
     async fn sleep(duration: Duration) {
         runtime::time::sleep(duration).await
     }
@@ -162,35 +121,10 @@ impl Rt for Ours {
     }
 }
 
-impl Spawner for runtime::Handle {
-    type Join = runtime::task::JoinHandle<()>;
-
-    fn spawn(&self, fut: impl Job) -> Self::Join {
-        runtime::spawn(fut)
-    }
-    fn spawn_remote(&self, fut: impl Job) -> Self::Join {
-        runtime::Handle::spawn(self, fut)
-    }
-}
-
-impl Rt for Tokio {
-    type Spawner = tokio::runtime::Handle;
+impl Net for Tokio {
     type Listener = tokio::net::TcpListener;
     type Stream = tokio::net::TcpStream;
 
-    fn build(workers: usize) -> Self {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .enable_all()
-            .build()
-            .expect("build the tokio runtime")
-    }
-    fn spawner(&self) -> tokio::runtime::Handle {
-        self.handle().clone()
-    }
-    fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        Tokio::block_on(self, fut)
-    }
     async fn sleep(duration: Duration) {
         tokio::time::sleep(duration).await
     }
@@ -232,33 +166,10 @@ impl Rt for Tokio {
     }
 }
 
-impl Spawner for tokio::runtime::Handle {
-    type Join = tokio::task::JoinHandle<()>;
-
-    fn spawn(&self, fut: impl Job) -> Self::Join {
-        tokio::spawn(fut)
-    }
-    fn spawn_remote(&self, fut: impl Job) -> Self::Join {
-        tokio::runtime::Handle::spawn(self, fut)
-    }
-}
-
-impl Rt for Smol {
-    type Spawner = Arc<Executor<'static>>;
+impl Net for Smol {
     type Listener = smol::net::TcpListener;
     type Stream = smol::net::TcpStream;
 
-    fn build(workers: usize) -> Self {
-        Smol::start(workers, |ex, stopped| {
-            let _closed = smol::block_on(ex.run(stopped.recv()));
-        })
-    }
-    fn spawner(&self) -> Arc<Executor<'static>> {
-        self.ex.clone()
-    }
-    fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        smol::block_on(fut)
-    }
     async fn sleep(duration: Duration) {
         smol::Timer::after(duration).await;
     }
@@ -306,52 +217,10 @@ impl Rt for Smol {
     }
 }
 
-impl Spawner for Arc<Executor<'static>> {
-    type Join = Task<()>;
-
-    fn spawn(&self, fut: impl Job) -> Task<()> {
-        Executor::spawn(self, fut)
-    }
-    fn spawn_remote(&self, fut: impl Job) -> Task<()> {
-        Executor::spawn(self, fut)
-    }
-}
-
 // ===== workloads =====
 
-/// Units of work finished in the current iteration. Checked after every iteration, so a
-/// runtime that loses or fails tasks cannot post a good figure.
-static DONE: AtomicUsize = AtomicUsize::new(0);
-
-fn done(units: usize) {
-    DONE.fetch_add(units, Relaxed);
-}
-
-fn expect_done(expected: usize, workload: &str) {
-    let got = DONE.swap(0, Relaxed);
-    assert_eq!(
-        got, expected,
-        "{workload}: {got} of {expected} units of work finished"
-    );
-}
-
-async fn join_all<J: Future>(handles: Vec<J>) {
-    for handle in handles {
-        handle.await;
-    }
-}
-
-/// Spawns the future `root` builds as a task from the bench thread, so the workload runs in
-/// task context, and returns how long it took to finish.
-fn time_in_task<R: Rt, F: Job>(rt: &R, root: impl FnOnce(R::Spawner) -> F) -> Duration {
-    let s = rt.spawner();
-    let start = Instant::now();
-    rt.block_on(s.spawn_remote(root(s.clone())));
-    start.elapsed()
-}
-
 /// Echoes until the client closes.
-async fn echo_server<R: Rt>(mut conn: R::Stream) {
+async fn echo_server<R: Net>(mut conn: R::Stream) {
     let mut buf = [0; 4096];
     loop {
         let n = R::read(&mut conn, &mut buf).await;
@@ -362,7 +231,7 @@ async fn echo_server<R: Rt>(mut conn: R::Stream) {
     }
 }
 
-async fn echo_client<R: Rt>(mut conn: R::Stream) {
+async fn echo_client<R: Net>(mut conn: R::Stream) {
     let sent = [7; MSG];
     let mut got = [0; MSG];
     for _ in 0..ROUND_TRIPS {
@@ -375,7 +244,7 @@ async fn echo_client<R: Rt>(mut conn: R::Stream) {
 
 /// Wall and CPU time of the round trips only: connections are made (and accepted) before the
 /// clocks start.
-fn tcp_echo<R: Rt>(rt: &R) -> Sample {
+fn tcp_echo<R: Net>(rt: &R) -> Sample {
     let timed = Arc::new(std::sync::Mutex::new(None));
     let out = timed.clone();
     time_in_task(rt, |s| async move {
@@ -500,7 +369,7 @@ impl Start {
     }
 }
 
-fn timer_churn<R: Rt>(rt: &R) -> Duration {
+fn timer_churn<R: Net>(rt: &R) -> Duration {
     let elapsed = time_in_task(rt, |_| async {
         for _ in 0..TIMERS {
             assert!(
@@ -515,7 +384,7 @@ fn timer_churn<R: Rt>(rt: &R) -> Duration {
 }
 
 /// One sleep_many run in this (child) process.
-fn sleep_many<R: Rt>(workers: usize) -> Duration {
+fn sleep_many<R: Net>(workers: usize) -> Duration {
     let rt = R::build(workers);
     let elapsed = time_in_task(&rt, |s| async move {
         let sleepers: Vec<_> = (0..SLEEPERS)
@@ -616,18 +485,6 @@ fn median<T: Ord + Copy>(mut samples: Vec<T>) -> T {
     samples[(samples.len() - 1) / 2]
 }
 
-/// Runs `iteration` once to warm up and `runs` more times; returns the median.
-fn measure(runs: usize, mut iteration: impl FnMut() -> Duration) -> Duration {
-    iteration();
-    median((0..runs).map(|_| iteration()).collect())
-}
-
-/// Builds `R` once for all runs of `work` and drops it afterwards, outside the timings.
-fn bench<R: Rt>(cfg: &Config, work: fn(&R) -> Duration) -> Duration {
-    let rt = R::build(cfg.workers);
-    measure(cfg.runs, || work(&rt))
-}
-
 /// [`measure`] for [`Sample`]s: the medians of wall and CPU time, each on its own.
 fn measure_samples(runs: usize, mut iteration: impl FnMut() -> Sample) -> Sample {
     iteration();
@@ -639,7 +496,7 @@ fn measure_samples(runs: usize, mut iteration: impl FnMut() -> Sample) -> Sample
 }
 
 /// [`bench`] for workloads that report a [`Sample`].
-fn bench_samples<R: Rt>(cfg: &Config, work: fn(&R) -> Sample) -> Sample {
+fn bench_samples<R: Net>(cfg: &Config, work: fn(&R) -> Sample) -> Sample {
     let rt = R::build(cfg.workers);
     measure_samples(cfg.runs, || work(&rt))
 }

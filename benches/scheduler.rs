@@ -11,16 +11,17 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
-use std::sync::{mpsc, Arc};
+use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use async_executor::{Executor, Task};
-
 #[path = "harness/mod.rs"]
 mod harness;
-use harness::{median, ms, Config, Smol};
+use harness::rt::{
+    bench, done, expect_done, join_all, time_in_task, Job, Ours, Rt, Spawner, Tokio,
+};
+use harness::{ms, Config, Smol};
 
 const SPAWN_TASKS: usize = 100_000;
 const YIELD_TASKS: usize = 200;
@@ -81,63 +82,17 @@ unsafe impl GlobalAlloc for Counting {
 
 // ===== the runtimes under test =====
 
-/// A runtime under test, owned by the bench thread.
-trait Rt: Sized + 'static {
-    /// What the bench thread and tasks spawn through.
-    type Spawner: Spawner;
-
-    /// A multi-thread runtime with `workers` worker threads.
-    fn build(workers: usize) -> Self;
-    fn spawner(&self) -> Self::Spawner;
-    /// Runs `fut` to completion on the (non-runtime) bench thread.
-    fn block_on<F: Future>(&self, fut: F) -> F::Output;
+/// What the scheduler workloads need of a runtime beyond [`Rt`].
+trait Sched: Rt {
     fn yield_now() -> impl Future<Output = ()> + Send;
     /// The two halves of one ping-pong pair, talking over two capacity-1 channels: by default
-    /// tokio's, which work on any runtime (this crate's own channel comes later).
+    /// tokio's, which work on any runtime.
     fn ping_pong_pair(rounds: usize) -> (impl Job, impl Job) {
         tokio_pair(rounds)
     }
 }
 
-/// What every benchmark task is.
-trait Job: Future<Output = ()> + Send + 'static {}
-
-impl<F: Future<Output = ()> + Send + 'static> Job for F {}
-
-/// A cloneable way to put tasks on one runtime.
-trait Spawner: Clone + Send + Sync + 'static {
-    /// Resolves when the task finishes. Its output is ignored: workloads count completed
-    /// work in [`DONE`] instead, which also catches failed tasks.
-    type Join: Future + Send + 'static;
-
-    /// Spawns from inside one of the runtime's tasks, the way application code does.
-    fn spawn(&self, fut: impl Job) -> Self::Join;
-    /// Spawns from a thread outside the runtime, through its handle.
-    fn spawn_remote(&self, fut: impl Job) -> Self::Join;
-    /// Lets the task run on with nobody waiting for it.
-    fn detach(join: Self::Join) {
-        drop(join);
-    }
-}
-
-type Ours = runtime::Runtime;
-type Tokio = tokio::runtime::Runtime;
-
-impl Rt for Ours {
-    type Spawner = runtime::Handle;
-
-    fn build(workers: usize) -> Self {
-        runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .build()
-            .expect("build the runtime")
-    }
-    fn spawner(&self) -> runtime::Handle {
-        self.handle().clone()
-    }
-    fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        Ours::block_on(self, fut)
-    }
+impl Sched for Ours {
     fn yield_now() -> impl Future<Output = ()> + Send {
         runtime::yield_now()
     }
@@ -150,7 +105,7 @@ impl Rt for Ours {
                 ping_tx.send(i).await.expect("the ponger is alive");
                 assert_eq!(pong_rx.recv().await.ok(), Some(i));
             }
-            done();
+            done(1);
         };
         let ponger = async move {
             while let Ok(v) = ping_rx.recv().await {
@@ -161,62 +116,13 @@ impl Rt for Ours {
     }
 }
 
-impl Spawner for runtime::Handle {
-    type Join = runtime::task::JoinHandle<()>;
-
-    fn spawn(&self, fut: impl Job) -> Self::Join {
-        runtime::spawn(fut)
-    }
-    fn spawn_remote(&self, fut: impl Job) -> Self::Join {
-        runtime::Handle::spawn(self, fut)
-    }
-}
-
-impl Rt for Tokio {
-    type Spawner = tokio::runtime::Handle;
-
-    fn build(workers: usize) -> Self {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .build()
-            .expect("build the tokio runtime")
-    }
-    fn spawner(&self) -> tokio::runtime::Handle {
-        self.handle().clone()
-    }
-    fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        Tokio::block_on(self, fut)
-    }
+impl Sched for Tokio {
     fn yield_now() -> impl Future<Output = ()> + Send {
         tokio::task::yield_now()
     }
 }
 
-impl Spawner for tokio::runtime::Handle {
-    type Join = tokio::task::JoinHandle<()>;
-
-    fn spawn(&self, fut: impl Job) -> Self::Join {
-        tokio::spawn(fut)
-    }
-    fn spawn_remote(&self, fut: impl Job) -> Self::Join {
-        tokio::runtime::Handle::spawn(self, fut)
-    }
-}
-
-impl Rt for Smol {
-    type Spawner = Arc<Executor<'static>>;
-
-    fn build(workers: usize) -> Self {
-        Smol::start(workers, |ex, stopped| {
-            let _closed = futures_lite::future::block_on(ex.run(stopped.recv()));
-        })
-    }
-    fn spawner(&self) -> Arc<Executor<'static>> {
-        self.ex.clone()
-    }
-    fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        futures_lite::future::block_on(fut)
-    }
+impl Sched for Smol {
     fn yield_now() -> impl Future<Output = ()> + Send {
         futures_lite::future::yield_now()
     }
@@ -228,7 +134,7 @@ impl Rt for Smol {
                 ping_tx.send(i).await.expect("the ponger is alive");
                 assert_eq!(pong_rx.recv().await, Ok(i));
             }
-            done();
+            done(1);
         };
         let ponger = async move {
             while let Ok(v) = ping_rx.recv().await {
@@ -236,21 +142,6 @@ impl Rt for Smol {
             }
         };
         (pinger, ponger)
-    }
-}
-
-impl Spawner for Arc<Executor<'static>> {
-    type Join = Task<()>;
-
-    fn spawn(&self, fut: impl Job) -> Task<()> {
-        Executor::spawn(self, fut)
-    }
-    fn spawn_remote(&self, fut: impl Job) -> Task<()> {
-        Executor::spawn(self, fut)
-    }
-    fn detach(join: Task<()>) {
-        // Dropping a smol `Task` would cancel it.
-        join.detach();
     }
 }
 
@@ -263,7 +154,7 @@ fn tokio_pair(rounds: usize) -> (impl Job, impl Job) {
             ping_tx.send(i).await.expect("the ponger is alive");
             assert_eq!(pong_rx.recv().await, Some(i));
         }
-        done();
+        done(1);
     };
     let ponger = async move {
         while let Some(v) = ping_rx.recv().await {
@@ -275,41 +166,10 @@ fn tokio_pair(rounds: usize) -> (impl Job, impl Job) {
 
 // ===== workloads =====
 
-/// Units of work finished in the current iteration. Checked after every iteration, so a
-/// runtime that loses or fails tasks cannot post a good time.
-static DONE: AtomicUsize = AtomicUsize::new(0);
-
-fn done() {
-    DONE.fetch_add(1, Relaxed);
-}
-
-fn expect_done(expected: usize, workload: &str) {
-    let got = DONE.swap(0, Relaxed);
-    assert_eq!(
-        got, expected,
-        "{workload}: {got} of {expected} units of work finished"
-    );
-}
-
-async fn join_all<J: Future>(handles: Vec<J>) {
-    for handle in handles {
-        handle.await;
-    }
-}
-
-/// Spawns the future `root` builds as a task from the bench thread, so the workload runs in
-/// task context, and returns how long it took to finish.
-fn time_in_task<R: Rt, F: Job>(rt: &R, root: impl FnOnce(R::Spawner) -> F) -> Duration {
-    let s = rt.spawner();
-    let start = Instant::now();
-    rt.block_on(s.spawn_remote(root(s.clone())));
-    start.elapsed()
-}
-
 fn spawn_many_local<R: Rt>(rt: &R) -> Duration {
     let elapsed = time_in_task(rt, |s| async move {
         let handles: Vec<_> = (0..SPAWN_TASKS)
-            .map(|_| s.spawn(async { done() }))
+            .map(|_| s.spawn(async { done(1) }))
             .collect();
         join_all(handles).await;
     });
@@ -321,7 +181,7 @@ fn spawn_many_remote<R: Rt>(rt: &R) -> Duration {
     let s = rt.spawner();
     let start = Instant::now();
     let handles: Vec<_> = (0..SPAWN_TASKS)
-        .map(|_| s.spawn_remote(async { done() }))
+        .map(|_| s.spawn_remote(async { done(1) }))
         .collect();
     rt.block_on(join_all(handles));
     let elapsed = start.elapsed();
@@ -329,13 +189,13 @@ fn spawn_many_remote<R: Rt>(rt: &R) -> Duration {
     elapsed
 }
 
-fn yield_many<R: Rt>(rt: &R) -> Duration {
+fn yield_many<R: Sched>(rt: &R) -> Duration {
     let elapsed = time_in_task(rt, |s| async move {
         let task = || async {
             for _ in 0..YIELDS_PER_TASK {
                 R::yield_now().await;
             }
-            done();
+            done(1);
         };
         let handles: Vec<_> = (0..YIELD_TASKS).map(|_| s.spawn(task())).collect();
         join_all(handles).await;
@@ -344,7 +204,7 @@ fn yield_many<R: Rt>(rt: &R) -> Duration {
     elapsed
 }
 
-fn ping_pong<R: Rt>(rt: &R) -> Duration {
+fn ping_pong<R: Sched>(rt: &R) -> Duration {
     let elapsed = time_in_task(rt, |s| async move {
         let mut handles = Vec::with_capacity(2 * PAIRS);
         for _ in 0..PAIRS {
@@ -360,7 +220,7 @@ fn ping_pong<R: Rt>(rt: &R) -> Duration {
 
 /// One link: counts itself, then spawns the next and returns without waiting for it.
 fn chain_link<S: Spawner>(s: S, left: usize, finished: mpsc::Sender<()>) {
-    done();
+    done(1);
     if left == 1 {
         finished
             .send(())
@@ -405,18 +265,6 @@ fn idle_task_bytes<R: Rt>(workers: usize) -> f64 {
 }
 
 // ===== harness =====
-
-/// Runs `iteration` once to warm up and `runs` more times; returns the median.
-fn measure(runs: usize, mut iteration: impl FnMut() -> Duration) -> Duration {
-    iteration();
-    median((0..runs).map(|_| iteration()).collect())
-}
-
-/// Builds `R` once for all runs of `work` and drops it afterwards, outside the timings.
-fn bench<R: Rt>(cfg: &Config, work: fn(&R) -> Duration) -> Duration {
-    let rt = R::build(cfg.workers);
-    measure(cfg.runs, || work(&rt))
-}
 
 /// A timed workload, instantiated for each runtime.
 struct Workload {

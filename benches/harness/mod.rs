@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod load;
+pub(crate) mod rt;
 
 use std::time::Duration;
 
