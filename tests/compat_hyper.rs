@@ -188,75 +188,48 @@ rt_test!(concurrent_connections_are_served_independently, |rt| {
     });
 });
 
-rt_test!(a_silent_client_is_closed_by_header_read_timeout, |rt| {
-    rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().unwrap();
-        let server = runtime::spawn(async move {
-            let (stream, _) = listener.accept().await.expect("accept");
-            server_builder()
-                .header_read_timeout(Duration::from_millis(100))
-                .serve_connection(HyperIo::new(stream), service_fn(service))
-                .await
-        });
-        // Connects and sends nothing (first case), or half a request head (second).
-        let mut silent = TcpStream::connect(addr).await.expect("connect");
-        let mut rest = Vec::new();
-        let mut buf = [0u8; 256];
-        loop {
-            match guard(
-                "server closing the silent connection",
-                silent.read(&mut buf),
-            )
+/// Connects, sends `sent` (not a whole request head) and goes quiet: the server's
+/// `header_read_timeout` must end the connection with a timeout error, answering at most a 408.
+async fn header_read_timeout_closes(sent: &[u8]) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().unwrap();
+    let server = runtime::spawn(async move {
+        let (stream, _) = listener.accept().await.expect("accept");
+        server_builder()
+            .header_read_timeout(Duration::from_millis(100))
+            .serve_connection(HyperIo::new(stream), service_fn(service))
             .await
-            {
-                Ok(0) | Err(_) => break,
-                Ok(n) => rest.extend_from_slice(&buf[..n]),
-            }
-        }
-        // hyper may answer 408 before closing; it must not answer anything else.
-        assert!(
-            rest.is_empty() || rest.starts_with(b"HTTP/1.1 408"),
-            "unexpected reply {:?}",
-            String::from_utf8_lossy(&rest)
-        );
-        let served = guard("server task", server).await.unwrap();
-        let err = served.expect_err("the connection ends in a timeout error");
-        assert!(err.is_timeout(), "expected a timeout, got {err:?}");
     });
+    let mut client = TcpStream::connect(addr).await.expect("connect");
+    client.write_all(sent).await.unwrap();
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 256];
+    while let Ok(n @ 1..) =
+        guard("server closing the quiet connection", client.read(&mut buf)).await
+    {
+        reply.extend_from_slice(&buf[..n]);
+    }
+    // hyper may answer 408 before closing; it must not answer anything else.
+    assert!(
+        reply.is_empty() || reply.starts_with(b"HTTP/1.1 408"),
+        "unexpected reply {:?}",
+        String::from_utf8_lossy(&reply)
+    );
+    let served = guard("server task", server).await.unwrap();
+    let err = served.expect_err("the connection ends in a timeout error");
+    assert!(err.is_timeout(), "expected a timeout, got {err:?}");
+}
+
+rt_test!(a_silent_client_is_closed_by_header_read_timeout, |rt| {
+    rt.block_on(header_read_timeout_closes(b""));
 });
 
 rt_test!(
     a_stalled_request_head_is_closed_by_header_read_timeout,
     |rt| {
-        rt.block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            let addr = listener.local_addr().unwrap();
-            let server = runtime::spawn(async move {
-                let (stream, _) = listener.accept().await.expect("accept");
-                server_builder()
-                    .header_read_timeout(Duration::from_millis(100))
-                    .serve_connection(HyperIo::new(stream), service_fn(service))
-                    .await
-            });
-            let mut stalled = TcpStream::connect(addr).await.expect("connect");
-            stalled
-                .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
-                .await
-                .unwrap();
-            let mut buf = [0u8; 256];
-            while let Ok(n @ 1..) = guard("server closing", stalled.read(&mut buf)).await {
-                assert!(
-                    buf[..n].starts_with(b"HTTP/1.1 408"),
-                    "only a 408 may come back"
-                );
-            }
-            let err = guard("server task", server)
-                .await
-                .unwrap()
-                .expect_err("the connection ends in a timeout error");
-            assert!(err.is_timeout(), "expected a timeout, got {err:?}");
-        });
+        rt.block_on(header_read_timeout_closes(
+            b"GET / HTTP/1.1\r\nHost: localhost\r\n",
+        ));
     }
 );
 
