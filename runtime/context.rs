@@ -1,10 +1,10 @@
 //! The thread-local runtime context: which runtime this thread belongs to (for
 //! `runtime::spawn` and `Handle::current`), which scheduler runs here (so a wake on a
-//! worker goes to its local queue), the running task's id, and whether the thread is
-//! already driving a runtime (so a nested `block_on` panics instead of deadlocking).
+//! worker goes to its local queue), and whether the thread is already driving a runtime
+//! (so a nested `block_on` panics instead of deadlocking). The running task's id is kept
+//! by the task machinery itself (`task_core::id`).
 
 use crate::scheduler;
-use crate::task::Id;
 use crate::Handle;
 use std::cell::{Cell, RefCell};
 use std::task::Waker;
@@ -24,7 +24,6 @@ thread_local! {
     // Touched on every poll and wake: kept apart from `CONTEXT`, whose handle needs a
     // destructor, so that accessing them is a plain TLS load with no init-state check.
     static SCHEDULER: Cell<*const scheduler::Context> = const { Cell::new(std::ptr::null()) };
-    static TASK_ID: Cell<Option<Id>> = const { Cell::new(None) };
 }
 
 pub(crate) const NO_RUNTIME: &str = "there is no runtime here: this must be called from the \
@@ -135,24 +134,4 @@ pub(crate) fn defer(waker: &Waker) {
         Some(cx) => cx.defer(waker),
         None => waker.wake_by_ref(),
     });
-}
-
-/// Sets the running task's id until the guard drops.
-pub(crate) fn set_current_task_id(id: Option<Id>) -> TaskIdGuard {
-    let prev = TASK_ID.replace(id);
-    TaskIdGuard { prev }
-}
-
-pub(crate) struct TaskIdGuard {
-    prev: Option<Id>,
-}
-
-impl Drop for TaskIdGuard {
-    fn drop(&mut self) {
-        TASK_ID.set(self.prev);
-    }
-}
-
-pub(crate) fn current_task_id() -> Option<Id> {
-    TASK_ID.get()
 }

@@ -1,7 +1,7 @@
 //! `Handle`: a cloneable reference to a runtime, usable from any thread.
 
 use crate::scheduler;
-use crate::task::{self, JoinHandle, TaskMeta};
+use crate::task_core::{JoinHandle, TaskMeta};
 use crate::RuntimeMetrics;
 use std::fmt;
 use std::future::Future;
@@ -90,7 +90,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.spawn_with(future, meta(Location::caller()))
+        self.spawn_with(future, TaskMeta::new(None, Location::caller()))
     }
 
     pub(crate) fn spawn_with<F>(&self, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
@@ -110,9 +110,11 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.inner
-            .blocking_spawner()
-            .spawn_blocking(self, f, meta(Location::caller()))
+        self.inner.blocking_spawner().spawn_blocking(
+            self,
+            f,
+            TaskMeta::new(None, Location::caller()),
+        )
     }
 
     /// Runs `future` to completion on the current thread, with this runtime current.
@@ -132,14 +134,6 @@ impl Handle {
     /// A snapshot of the runtime's counters.
     pub fn metrics(&self) -> RuntimeMetrics {
         RuntimeMetrics::collect(self)
-    }
-}
-
-fn meta(location: &'static Location<'static>) -> TaskMeta {
-    TaskMeta {
-        id: task::Id::next(),
-        name: None,
-        location,
     }
 }
 

@@ -16,9 +16,14 @@
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+// The floors, bottom up (ARCHITECTURE.md has the map): `loom`, `util` and `coop` under
+// everything; `task_core` (the task machinery); `reactor` and `time` (the drivers,
+// joined in `driver`); `scheduler` and `blocking`; `context`, `runtime`, `handle` and
+// `builder`; and on top the public modules users program against.
 mod blocking;
 mod builder;
 mod context;
+mod coop;
 mod driver;
 mod handle;
 mod loom;
@@ -29,14 +34,14 @@ mod reactor;
 mod runtime;
 mod runtime_config;
 mod scheduler;
-mod spawn;
-mod sync_reentrant;
+mod task_core;
 mod util;
 
 #[cfg(feature = "hyper")]
 pub mod compat;
 pub mod io;
 pub mod net;
+pub mod sync;
 pub mod task;
 pub mod time;
 
@@ -45,22 +50,4 @@ pub use handle::{EnterGuard, Handle, TryCurrentError};
 pub use metrics::RuntimeMetrics;
 pub use runtime::Runtime;
 pub use runtime_macros::{main, test};
-pub use spawn::{spawn, spawn_blocking};
-pub use task::yield_now;
-
-/// Async synchronisation primitives (the `runtime-primitives` crate).
-pub mod sync {
-    pub use runtime_primitives::channel;
-    pub use runtime_primitives::oneshot;
-    pub use runtime_primitives::{
-        AcquireError, BoundedSemaphore, MappedMutexGuard, Mutex, MutexGuard, OverRelease,
-        OwnedMutexGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, OwnedSemaphorePermit, RwLock,
-        RwLockReadGuard, RwLockWriteGuard, Semaphore, SemaphorePermit, TryAcquireError,
-        TryLockError,
-    };
-    pub use runtime_primitives::{
-        Barrier, BarrierWait, BarrierWaitResult, BrokenBarrier, Condvar, Event, EventWait,
-    };
-
-    pub use crate::sync_reentrant::{ReentrantMutex, ReentrantMutexGuard};
-}
+pub use task::{spawn, spawn_blocking, yield_now};

@@ -3,7 +3,7 @@
 use crate::builder::Kind;
 use crate::runtime_config::Config;
 use crate::scheduler::{self, current_thread::CurrentThread, multi_thread::MultiThread};
-use crate::task::JoinHandle;
+use crate::task_core::JoinHandle;
 use crate::{EnterGuard, Handle, RuntimeMetrics};
 use std::fmt;
 use std::future::Future;

@@ -4,14 +4,14 @@
 
 use super::idle::{Assign, Enter, Idle, Sleeper, Wait, MAX_THREADS};
 use super::queue::Queue;
+use crate::coop;
 use crate::loom::atomic::{
     AtomicBool, AtomicUsize,
     Ordering::{Relaxed, SeqCst},
 };
 use crate::loom::{Arc, Condvar, Mutex, MutexGuard};
 use crate::runtime_config::Config;
-use crate::scheduler::coop;
-use crate::task::{self, JoinHandle, Notified, Schedule, Task, TaskMeta};
+use crate::task_core::{self as task, JoinHandle, Notified, Schedule, Task, TaskMeta};
 use crate::Handle;
 use std::cell::Cell;
 use std::fmt;

@@ -5,7 +5,7 @@
 //! Events are dispatched in batches of up to 1024 per turn; wakers are collected under
 //! the registrations lock and woken after it is released.
 
-use crate::reactor::registration::{Ready, ScheduledIo};
+use crate::reactor::scheduled_io::{Ready, Registration, ScheduledIo};
 use slab::Slab;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -52,12 +52,6 @@ struct Resources {
 struct Entry {
     generation: u32,
     io: Arc<ScheduledIo>,
-}
-
-/// A registered resource: its slab key and shared readiness.
-pub(crate) struct Registration {
-    token: mio::Token,
-    pub(crate) io: Arc<ScheduledIo>,
 }
 
 /// Bits of a token that hold the slab index; the rest hold the generation.
@@ -191,7 +185,7 @@ impl IoHandle {
         let (token, io) = {
             let mut resources = self.shared.lock();
             if self.shared.is_shutdown.load(Ordering::SeqCst) {
-                return Err(crate::reactor::registration::shutdown_error());
+                return Err(crate::reactor::scheduled_io::shutdown_error());
             }
             let generation = resources.next_generation;
             resources.next_generation = generation.wrapping_add(1) & GENERATION_MASK;
@@ -206,7 +200,7 @@ impl IoHandle {
             self.remove(token);
             return Err(e);
         }
-        Ok(Registration { token, io })
+        Ok(Registration::new(token, io))
     }
 
     /// Deregisters `source` and wakes whoever still waits on it (with an error).
@@ -217,7 +211,7 @@ impl IoHandle {
     ) {
         // The fd is about to close anyway; a failure here changes nothing.
         let _ = self.shared.registry.deregister(source);
-        self.remove(registration.token);
+        self.remove(registration.token());
         registration.io.shutdown();
     }
 

@@ -1,12 +1,12 @@
 //! The IO reactor: the only code, with `net/`, that names mio.
 //!
-//! `driver` turns `mio::Poll` and dispatches readiness to `registration::ScheduledIo`s;
+//! `driver` turns `mio::Poll` and dispatches readiness to `scheduled_io::ScheduledIo`s;
 //! `poll_evented` wraps a mio source so sockets can wait for readiness from a task.
 
 mod driver;
 mod poll_evented;
-mod registration;
+mod scheduled_io;
 
 pub(crate) use driver::{IoDriver, IoHandle};
 pub(crate) use poll_evented::PollEvented;
-pub(crate) use registration::Direction;
+pub(crate) use scheduled_io::Direction;

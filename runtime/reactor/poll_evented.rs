@@ -1,10 +1,10 @@
 //! `PollEvented`: a mio source registered with the reactor, and the readiness loop every
 //! socket operation runs: wait until ready, try the syscall, and on `WouldBlock` clear the
-//! readiness (by tick, see `registration`) and wait again.
+//! readiness (by tick, see `scheduled_io`) and wait again.
 
-use crate::reactor::driver::{IoHandle, Registration};
-use crate::reactor::registration::{Direction, ReadyEvent};
-use crate::scheduler::coop;
+use crate::coop;
+use crate::reactor::driver::IoHandle;
+use crate::reactor::scheduled_io::{Direction, ReadyEvent, Registration};
 use std::fmt;
 use std::io;
 use std::task::{ready, Context, Poll};

@@ -6,12 +6,13 @@
 //! when its waker fired; between polls, up to `event_interval` tasks run before a driver
 //! turn. Same task, coop and driver code as the multi-thread flavor.
 
+use crate::coop;
 use crate::driver::{self, Driver};
 use crate::loom::atomic::{AtomicU64, Ordering::Relaxed};
 use crate::runtime_config::Config;
+use crate::scheduler::defer::Defer;
 use crate::scheduler::inject::Inject;
-use crate::scheduler::{coop, defer::Defer};
-use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task, TaskMeta};
+use crate::task_core::{JoinHandle, Notified, OwnedTasks, Schedule, Task, TaskMeta};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;

@@ -8,8 +8,8 @@
 
 use crate::loom::atomic::{AtomicUsize, Ordering::*};
 use crate::loom::Mutex;
-use crate::task::raw::Header;
-use crate::task::Notified;
+use crate::task_core::raw::Header;
+use crate::task_core::Notified;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 

@@ -4,13 +4,12 @@
 //! worker per core by default) and `current_thread` (everything on the thread that calls
 //! `block_on`, gevent-style).
 
-pub(crate) mod coop;
 pub(crate) mod current_thread;
 pub(crate) mod defer;
 pub(crate) mod inject;
 pub(crate) mod multi_thread;
 
-use crate::task::{JoinHandle, TaskMeta};
+use crate::task_core::{JoinHandle, TaskMeta};
 use std::future::Future;
 use std::sync::Arc;
 use std::task::Waker;

@@ -4,7 +4,7 @@
 //! `join_next` polls only the handles that were woken: O(1) per completion, whatever the
 //! set's size.
 
-use crate::task::{AbortHandle, JoinError, JoinHandle};
+use crate::task_core::{AbortHandle, JoinError, JoinHandle};
 use crate::Handle;
 use std::collections::VecDeque;
 use std::fmt;
@@ -151,10 +151,10 @@ impl<T> JoinSet<T> {
         if self.len == 0 {
             return Poll::Ready(None);
         }
-        let mut coop = std::task::ready!(crate::scheduler::coop::poll_proceed(cx));
+        let mut coop = std::task::ready!(crate::coop::poll_proceed(cx));
         // The member handles are polled without the budget: their wakers are ours, and an
         // exhausted budget would make them requeue themselves forever.
-        let _unconstrained = crate::scheduler::coop::Unconstrained::enter();
+        let _unconstrained = crate::coop::Unconstrained::enter();
         loop {
             let index = {
                 let mut inner = self.ready.lock();

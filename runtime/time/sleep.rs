@@ -1,6 +1,6 @@
 //! `Sleep`, `sleep`, `sleep_until`.
 
-use crate::scheduler::coop;
+use crate::coop;
 use crate::time::driver::TimeHandle;
 use crate::time::entry::TimerNode;
 use std::fmt;

@@ -1,6 +1,6 @@
 //! `timeout`, `timeout_at`, and the `Elapsed` error.
 
-use crate::scheduler::coop;
+use crate::coop;
 use crate::time::sleep::{deadline_after, sleep_until, Sleep};
 use std::fmt;
 use std::future::Future;

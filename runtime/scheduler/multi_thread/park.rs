@@ -6,8 +6,7 @@
 
 use crate::driver::{self, Driver};
 use crate::loom::atomic::{AtomicUsize, Ordering::SeqCst};
-use crate::loom::Mutex;
-use crate::park::ParkInner;
+use crate::loom::{Condvar, Mutex};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +14,11 @@ const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;
 const PARKED_DRIVER: usize = 2;
 const NOTIFIED: usize = 3;
+
+// The states of a `CondvarParker`.
+const CV_EMPTY: usize = 0;
+const CV_PARKED: usize = 1;
+const CV_NOTIFIED: usize = 2;
 
 pub(crate) struct Parker {
     inner: Arc<Inner>,
@@ -27,7 +31,7 @@ pub(crate) struct Unparker {
 
 struct Inner {
     state: AtomicUsize,
-    condvar: ParkInner,
+    condvar: CondvarParker,
     shared: Arc<DriverShared>,
 }
 
@@ -61,7 +65,7 @@ impl Parker {
         Parker {
             inner: Arc::new(Inner {
                 state: AtomicUsize::new(EMPTY),
-                condvar: ParkInner::new(),
+                condvar: CondvarParker::new(),
                 shared,
             }),
         }
@@ -121,7 +125,7 @@ impl Inner {
             }
             Err(actual) => panic!("inconsistent park state: {actual}"),
         }
-        // `ParkInner` remembers an unpark that lands between the CAS and the wait.
+        // `CondvarParker` remembers an unpark that lands between the CAS and the wait.
         loop {
             self.condvar.park(None);
             if self
@@ -167,5 +171,90 @@ impl Inner {
 impl Unparker {
     pub(crate) fn unpark(&self) {
         self.inner.unpark();
+    }
+}
+
+/// Parks a thread on a condvar with no lost wake-up: an unpark before the park makes the
+/// park return at once.
+#[derive(Debug)]
+struct CondvarParker {
+    state: AtomicUsize,
+    lock: Mutex<()>,
+    cvar: Condvar,
+}
+
+impl CondvarParker {
+    fn new() -> CondvarParker {
+        CondvarParker {
+            state: AtomicUsize::new(CV_EMPTY),
+            lock: Mutex::new(()),
+            cvar: Condvar::new(),
+        }
+    }
+
+    /// Blocks until unparked (or `timeout` passes); consumes one pending unpark.
+    fn park(&self, timeout: Option<Duration>) {
+        if timeout == Some(Duration::ZERO) {
+            // A turn that must not block: consume a pending unpark, reading first so the
+            // common nothing-pending case writes no shared cache line.
+            if self.state.load(SeqCst) == CV_NOTIFIED {
+                let _ = self
+                    .state
+                    .compare_exchange(CV_NOTIFIED, CV_EMPTY, SeqCst, SeqCst);
+            }
+            return;
+        }
+        if self
+            .state
+            .compare_exchange(CV_NOTIFIED, CV_EMPTY, SeqCst, SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+        let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        match self
+            .state
+            .compare_exchange(CV_EMPTY, CV_PARKED, SeqCst, SeqCst)
+        {
+            Ok(_) => {}
+            Err(CV_NOTIFIED) => {
+                self.state.swap(CV_EMPTY, SeqCst);
+                return;
+            }
+            Err(actual) => panic!("inconsistent park state: {actual}"),
+        }
+        match timeout {
+            None => loop {
+                guard = self.cvar.wait(guard).unwrap_or_else(|e| e.into_inner());
+                if self
+                    .state
+                    .compare_exchange(CV_NOTIFIED, CV_EMPTY, SeqCst, SeqCst)
+                    .is_ok()
+                {
+                    return;
+                }
+                // Spurious wake-up: wait again.
+            },
+            Some(timeout) => {
+                let (_guard, _) = self
+                    .cvar
+                    .wait_timeout(guard, timeout)
+                    .unwrap_or_else(|e| e.into_inner());
+                // Notified or timed out: either way the park is over.
+                self.state.swap(CV_EMPTY, SeqCst);
+            }
+        }
+    }
+
+    fn unpark(&self) {
+        match self.state.swap(CV_NOTIFIED, SeqCst) {
+            CV_EMPTY | CV_NOTIFIED => {}
+            CV_PARKED => {
+                // Taking the lock orders this notify after the parker's wait began.
+                drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
+                self.cvar.notify_one();
+            }
+            actual => panic!("inconsistent park state: {actual}"),
+        }
     }
 }

@@ -19,14 +19,15 @@
 //! The LIFO slot is not stealable (as in tokio): a task parked there waits for its worker's
 //! current poll to end. Making it stealable costs an atomic per wake; left for measurement.
 
+use crate::coop;
 use crate::loom::atomic::{AtomicU64, Ordering::Relaxed};
 use crate::runtime_config::Config;
+use crate::scheduler::defer::Defer;
 use crate::scheduler::inject::Inject;
 use crate::scheduler::multi_thread::idle::Idle;
 use crate::scheduler::multi_thread::park::{DriverShared, Parker, Unparker};
 use crate::scheduler::multi_thread::queue::{self, Overflow};
-use crate::scheduler::{coop, defer::Defer};
-use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task, TaskMeta};
+use crate::task_core::{JoinHandle, Notified, OwnedTasks, Schedule, Task, TaskMeta};
 use crate::util::{CachePadded, FastRand};
 use std::cell::RefCell;
 use std::future::Future;

@@ -1,5 +1,6 @@
-//! Task identifiers.
+//! Task identifiers, and the slot that says which task this thread is running.
 
+use std::cell::Cell;
 use std::fmt;
 use std::num::NonZeroU64;
 
@@ -58,5 +59,27 @@ pub fn id() -> Id {
 /// assert!(runtime::task::try_id().is_none());
 /// ```
 pub fn try_id() -> Option<Id> {
-    crate::context::current_task_id()
+    CURRENT.get()
+}
+
+thread_local! {
+    /// The id of the task being polled (or dropped) on this thread.
+    static CURRENT: Cell<Option<Id>> = const { Cell::new(None) };
+}
+
+/// Makes `id` the running task's id until the guard drops (nesting restores the outer one).
+pub(crate) fn set_current_task_id(id: Option<Id>) -> CurrentIdGuard {
+    CurrentIdGuard {
+        prev: CURRENT.replace(id),
+    }
+}
+
+pub(crate) struct CurrentIdGuard {
+    prev: Option<Id>,
+}
+
+impl Drop for CurrentIdGuard {
+    fn drop(&mut self) {
+        CURRENT.set(self.prev);
+    }
 }

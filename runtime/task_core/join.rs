@@ -1,7 +1,7 @@
 //! `JoinHandle` and `AbortHandle`.
 
-use crate::task::raw::RawTask;
-use crate::task::{Id, JoinError};
+use crate::task_core::raw::RawTask;
+use crate::task_core::{Id, JoinError};
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -87,7 +87,7 @@ impl<T> Future for JoinHandle<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut ret = Poll::Pending;
-        let mut coop = std::task::ready!(crate::scheduler::coop::poll_proceed(cx));
+        let mut coop = std::task::ready!(crate::coop::poll_proceed(cx));
         // SAFETY: `T` is the task's output type (fixed at spawn) and this is its handle.
         unsafe { self.raw.try_read_output(&mut ret, cx.waker()) };
         if ret.is_ready() {

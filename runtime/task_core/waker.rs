@@ -3,8 +3,8 @@
 //! A cloned waker holds one task reference; the waker lent to `poll` holds none (it borrows
 //! the poller's reference and is never dropped).
 
-use crate::task::raw::{Header, RawTask};
-use crate::task::state::TransitionToNotified;
+use crate::task_core::raw::{Header, RawTask};
+use crate::task_core::state::TransitionToNotified;
 use std::ptr::NonNull;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 

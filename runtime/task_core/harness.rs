@@ -6,10 +6,10 @@
 //! `JoinError`: it never unwinds into a worker.
 
 use crate::loom::UnsafeCell;
-use crate::task::error::JoinError;
-use crate::task::raw::{Cell, Core, Header, RawTask, Stage, Trailer};
-use crate::task::state::{TransitionToIdle, TransitionToRunning};
-use crate::task::{waker, Notified, Schedule, Task};
+use crate::task_core::error::JoinError;
+use crate::task_core::raw::{Cell, Core, Header, RawTask, Stage, Trailer};
+use crate::task_core::state::{TransitionToIdle, TransitionToRunning};
+use crate::task_core::{waker, Notified, Schedule, Task};
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe};
@@ -79,7 +79,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     /// output.
     fn poll_future(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
         let id = self.header().id;
-        let _task_id = crate::context::set_current_task_id(Some(id));
+        let _task_id = crate::task_core::set_current_task_id(Some(id));
         let res = panic::catch_unwind(AssertUnwindSafe(|| {
             self.core().stage.with_mut(|ptr| {
                 // SAFETY: `RUNNING` is ours, so nobody else touches the stage.
@@ -112,7 +112,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     fn cancel_and_complete(self) {
         let id = self.header().id;
         let result = match panic::catch_unwind(AssertUnwindSafe(|| {
-            let _task_id = crate::context::set_current_task_id(Some(id));
+            let _task_id = crate::task_core::set_current_task_id(Some(id));
             set_stage(&self.core().stage, Stage::Consumed);
         })) {
             Ok(()) => JoinError::cancelled(id),
@@ -238,7 +238,7 @@ fn set_join_waker(
     header: &Header,
     trailer: &Trailer,
     waker: Waker,
-) -> Result<crate::task::state::Snapshot, crate::task::state::Snapshot> {
+) -> Result<crate::task_core::state::Snapshot, crate::task_core::state::Snapshot> {
     // SAFETY: `JOIN_WAKER` is clear, so the join handle owns the slot.
     trailer.waker.with_mut(|ptr| unsafe { *ptr = Some(waker) });
     let res = header.state.set_join_waker();

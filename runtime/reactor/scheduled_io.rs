@@ -1,4 +1,5 @@
-//! One registered IO resource's readiness and wakers (`ScheduledIo`).
+//! One registered IO resource: its `Registration` (token and shared state) and the
+//! `ScheduledIo` behind it (readiness and wakers).
 //!
 //! The readiness word packs the ready bits, the driver tick at which they were last set,
 //! and a shutdown flag:
@@ -20,7 +21,24 @@
 
 use crate::loom::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
 use crate::loom::Mutex;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+
+/// A registered resource: the token the driver knows it by, and its shared readiness.
+pub(crate) struct Registration {
+    token: mio::Token,
+    pub(crate) io: Arc<ScheduledIo>,
+}
+
+impl Registration {
+    pub(crate) fn new(token: mio::Token, io: Arc<ScheduledIo>) -> Registration {
+        Registration { token, io }
+    }
+
+    pub(crate) fn token(&self) -> mio::Token {
+        self.token
+    }
+}
 
 /// A set of readiness bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -1,6 +1,6 @@
 //! `task::Builder`: spawn with a name.
 
-use crate::task::{JoinHandle, TaskMeta};
+use crate::task_core::{JoinHandle, TaskMeta};
 use crate::Handle;
 use std::future::Future;
 use std::panic::Location;
@@ -41,7 +41,7 @@ impl<'a> Builder<'a> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let meta = self.meta(Location::caller());
+        let meta = TaskMeta::new(self.name, Location::caller());
         crate::context::with_current_handle(|handle| handle.spawn_with(future, meta))
     }
 
@@ -52,14 +52,6 @@ impl<'a> Builder<'a> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        handle.spawn_with(future, self.meta(Location::caller()))
-    }
-
-    fn meta(&self, location: &'static Location<'static>) -> TaskMeta {
-        TaskMeta {
-            id: crate::task::Id::next(),
-            name: self.name.map(|name| Box::new(Box::from(name))),
-            location,
-        }
+        handle.spawn_with(future, TaskMeta::new(self.name, Location::caller()))
     }
 }

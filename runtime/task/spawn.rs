@@ -1,6 +1,6 @@
 //! The free functions `spawn` and `spawn_blocking` on the current runtime.
 
-use crate::task::JoinHandle;
+use crate::task_core::{JoinHandle, TaskMeta};
 use std::future::Future;
 
 /// Spawns a task on the current runtime; it starts running in the background at once.
@@ -25,14 +25,7 @@ where
 {
     let location = std::panic::Location::caller();
     crate::context::with_current_handle(|handle| {
-        handle.spawn_with(
-            future,
-            crate::task::TaskMeta {
-                id: crate::task::Id::next(),
-                name: None,
-                location,
-            },
-        )
+        handle.spawn_with(future, TaskMeta::new(None, location))
     })
 }
 

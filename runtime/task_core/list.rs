@@ -7,8 +7,8 @@
 
 use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::loom::Mutex;
-use crate::task::raw::{Header, TaskMeta};
-use crate::task::{new_task, JoinHandle, Notified, Schedule, Task};
+use crate::task_core::raw::{Header, TaskMeta};
+use crate::task_core::{new_task, JoinHandle, Notified, Schedule, Task};
 use crate::util::CachePadded;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -97,7 +97,9 @@ impl<S: Schedule> OwnedTasks<S> {
         if removed {
             shard.removed += 1;
             // SAFETY: the list held one reference, which now moves to the caller.
-            Some(Task::from_raw(crate::task::raw::RawTask::from_raw(ptr)))
+            Some(Task::from_raw(crate::task_core::raw::RawTask::from_raw(
+                ptr,
+            )))
         } else {
             None
         }
@@ -127,7 +129,7 @@ impl<S: Schedule> OwnedTasks<S> {
                     // SAFETY: `head` is in this shard's list; we hold its lock.
                     unsafe { unlink(&mut shard, head) };
                     shard.removed += 1;
-                    Task::<S>::from_raw(crate::task::raw::RawTask::from_raw(head))
+                    Task::<S>::from_raw(crate::task_core::raw::RawTask::from_raw(head))
                 };
                 task.shutdown();
             }

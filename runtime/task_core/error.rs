@@ -1,6 +1,6 @@
 //! `JoinError`: why a task produced no value.
 
-use crate::task::Id;
+use crate::task_core::Id;
 use std::any::Any;
 use std::fmt;
 

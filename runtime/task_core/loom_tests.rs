@@ -7,7 +7,7 @@
 
 use crate::loom::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use crate::loom::{Arc, Mutex};
-use crate::task::{new_task, JoinError, JoinHandle, Notified, Schedule, Task, TaskMeta};
+use crate::task_core::{new_task, JoinError, JoinHandle, Notified, Schedule, Task, TaskMeta};
 use loom::thread;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -48,11 +48,7 @@ impl Queue {
 }
 
 fn meta() -> TaskMeta {
-    TaskMeta {
-        id: crate::task::Id::next(),
-        name: None,
-        location: std::panic::Location::caller(),
-    }
+    TaskMeta::new(None, std::panic::Location::caller())
 }
 
 /// Spawns `future` on `queue` (dropping the owned reference, as blocking jobs do).

@@ -10,11 +10,11 @@
 //! ```
 
 use crate::loom::UnsafeCell;
-use crate::task::error::JoinError;
-use crate::task::harness;
-use crate::task::id::Id;
-use crate::task::state::State;
-use crate::task::Schedule;
+use crate::task_core::error::JoinError;
+use crate::task_core::harness;
+use crate::task_core::id::Id;
+use crate::task_core::state::State;
+use crate::task_core::Schedule;
 use std::future::Future;
 use std::panic::Location;
 use std::ptr::NonNull;
@@ -74,6 +74,17 @@ pub(crate) struct TaskMeta {
     pub(crate) id: Id,
     pub(crate) name: Option<Box<Box<str>>>,
     pub(crate) location: &'static Location<'static>,
+}
+
+impl TaskMeta {
+    /// A fresh id, the name (if any) and where the task was spawned.
+    pub(crate) fn new(name: Option<&str>, location: &'static Location<'static>) -> TaskMeta {
+        TaskMeta {
+            id: Id::next(),
+            name: name.map(|name| Box::new(Box::from(name))),
+            location,
+        }
+    }
 }
 
 impl<F: Future, S: Schedule> Cell<F, S> {
