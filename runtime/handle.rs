@@ -133,7 +133,7 @@ impl Handle {
 
     /// A snapshot of the runtime's counters.
     pub fn metrics(&self) -> RuntimeMetrics {
-        RuntimeMetrics::collect(self)
+        RuntimeMetrics::collect(&self.inner)
     }
 }
 

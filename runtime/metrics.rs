@@ -1,9 +1,8 @@
 //! `RuntimeMetrics`: a snapshot of a runtime's counters.
 
 use crate::scheduler;
-use crate::Handle;
 
-/// A snapshot of a runtime's counters, taken by [`Handle::metrics`].
+/// A snapshot of a runtime's counters, taken by [`Handle::metrics`](crate::Handle::metrics).
 ///
 /// ```
 /// let rt = runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
@@ -42,9 +41,9 @@ pub struct RuntimeMetrics {
 }
 
 impl RuntimeMetrics {
-    pub(crate) fn collect(handle: &Handle) -> RuntimeMetrics {
+    pub(crate) fn collect(handle: &scheduler::Handle) -> RuntimeMetrics {
         let (blocking_threads, idle_blocking_threads, busy_blocking_threads, blocking_queue_depth) =
-            handle.inner.blocking_spawner().counts();
+            handle.blocking_spawner().counts();
         let mut m = RuntimeMetrics {
             blocking_threads,
             idle_blocking_threads,
@@ -52,10 +51,10 @@ impl RuntimeMetrics {
             blocking_queue_depth,
             ..RuntimeMetrics::default()
         };
-        let io = &handle.inner.driver().io;
+        let io = &handle.driver().io;
         m.io_events = io.events();
         m.io_registrations = io.registered();
-        match &handle.inner {
+        match handle {
             scheduler::Handle::CurrentThread(h) => {
                 m.workers = 1;
                 m.alive_tasks = h.owned.alive();

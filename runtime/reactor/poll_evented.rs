@@ -28,7 +28,7 @@ impl<E: mio::event::Source> PollEvented<E> {
 
     #[track_caller]
     pub(crate) fn with_interest(mut io: E, interest: mio::Interest) -> io::Result<PollEvented<E>> {
-        let handle = crate::context::with_current_handle(|h| h.inner.driver().io.clone());
+        let handle = crate::driver::Handle::with_current(|driver| driver.io.clone());
         let registration = handle.register(&mut io, interest)?;
         Ok(PollEvented {
             io: Some(io),

@@ -257,12 +257,29 @@ fn set_stage<F: Future>(stage: &UnsafeCell<Stage<F>>, new: Stage<F>) {
 }
 
 // ===== vtable entry points =====
+//
+// Each is installed by `raw::vtable::<F, S>()` and reached through `Header::vtable`, so
+// they share one contract, stated on each: `ptr` is the header of a live `Cell<F, S>`
+// (these very `F` and `S`), and the caller owns the reference or the right the entry
+// point consumes.
 
+/// Polls the task once.
+///
+/// # Safety
+///
+/// `ptr` is the header of a live `Cell<F, S>`; the caller gives up one `Notified`
+/// reference, which the poll consumes.
 pub(super) unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the vtable is only installed on `Cell<F, S>`.
     unsafe { Harness::<F, S>::from_raw(ptr) }.poll()
 }
 
+/// Hands the task to its scheduler's run queue.
+///
+/// # Safety
+///
+/// `ptr` is the header of a live `Cell<F, S>`; the caller gives up one reference, which
+/// becomes the queued `Notified`.
 pub(super) unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: as above.
     let harness = unsafe { Harness::<F, S>::from_raw(ptr) };
@@ -270,11 +287,23 @@ pub(super) unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     harness.core().scheduler.schedule(task);
 }
 
+/// Frees the cell.
+///
+/// # Safety
+///
+/// `ptr` is the header of a `Cell<F, S>` whose last reference the caller just released;
+/// nothing touches the cell afterwards.
 pub(super) unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the last reference is gone; the cell was made by `Box` in `Cell::allocate`.
     drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
 }
 
+/// Moves the output into `dst` if the task completed, else stores `waker` for the join.
+///
+/// # Safety
+///
+/// `ptr` is the header of a live `Cell<F, S>` and the caller holds its `JoinHandle`;
+/// `dst` points to a valid `Poll<Result<F::Output, JoinError>>`.
 pub(super) unsafe fn try_read_output<F: Future, S: Schedule>(
     ptr: NonNull<Header>,
     dst: *mut (),
@@ -284,11 +313,23 @@ pub(super) unsafe fn try_read_output<F: Future, S: Schedule>(
     unsafe { Harness::<F, S>::from_raw(ptr) }.try_read_output(dst.cast(), waker)
 }
 
+/// Drops the join interest when the fast path could not (the task completed, or a join
+/// waker is stored).
+///
+/// # Safety
+///
+/// `ptr` is the header of a live `Cell<F, S>`; the caller gives up its `JoinHandle`.
 pub(super) unsafe fn drop_join_handle_slow<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: as above.
     unsafe { Harness::<F, S>::from_raw(ptr) }.drop_join_handle_slow()
 }
 
+/// Cancels the task for runtime shutdown, dropping its future where it is not running.
+///
+/// # Safety
+///
+/// `ptr` is the header of a live `Cell<F, S>`; the caller gives up one reference (the
+/// owned list's).
 pub(super) unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: as above.
     unsafe { Harness::<F, S>::from_raw(ptr) }.shutdown()

@@ -33,6 +33,10 @@ pub(crate) struct Header {
 }
 
 /// Per-(future, scheduler) functions, reached through the header.
+///
+/// Every entry point is an `unsafe fn` with one contract (see `harness`'s vtable section):
+/// the pointer is the header of a live cell of the very future and scheduler types the
+/// vtable was made for, and the caller owns what the entry point consumes.
 pub(crate) struct Vtable {
     pub(crate) poll: unsafe fn(NonNull<Header>),
     pub(crate) schedule: unsafe fn(NonNull<Header>),

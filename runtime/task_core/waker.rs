@@ -23,11 +23,25 @@ fn raw(ptr: *const ()) -> RawTask {
     RawTask::from_raw(unsafe { NonNull::new_unchecked(ptr as *mut Header) })
 }
 
+// The `RawWakerVTable` functions. Their shared contract, as `Waker` promises it: `ptr`
+// comes from a `RawWaker` built with `VTABLE`, i.e. it is the header of a live task cell
+// whose reference this waker owns.
+
+/// Takes one more reference for the new waker.
+///
+/// # Safety
+///
+/// `ptr` is the header of a live task whose reference the cloned waker owns.
 unsafe fn clone(ptr: *const ()) -> RawWaker {
     raw(ptr).ref_inc();
     RawWaker::new(ptr, &VTABLE)
 }
 
+/// Wakes the task, consuming the waker's reference.
+///
+/// # Safety
+///
+/// As [`clone`]; the waker's reference is given up.
 unsafe fn wake(ptr: *const ()) {
     let task = raw(ptr);
     match task.state().transition_to_notified_by_val() {
@@ -37,6 +51,11 @@ unsafe fn wake(ptr: *const ()) {
     }
 }
 
+/// Wakes the task, keeping the waker's reference.
+///
+/// # Safety
+///
+/// As [`clone`].
 unsafe fn wake_by_ref(ptr: *const ()) {
     let task = raw(ptr);
     match task.state().transition_to_notified_by_ref() {
@@ -46,6 +65,11 @@ unsafe fn wake_by_ref(ptr: *const ()) {
     }
 }
 
+/// Releases the waker's reference.
+///
+/// # Safety
+///
+/// As [`clone`]; the waker's reference is given up.
 unsafe fn drop_waker(ptr: *const ()) {
     raw(ptr).drop_reference();
 }

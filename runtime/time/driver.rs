@@ -1,11 +1,12 @@
-//! The time driver: the wheel, the clock, and the IO driver it parks in.
+//! The time driver: the wheel and the clock.
 //!
-//! The thread holding the driver parks the reactor with the time to the next expiry, then
-//! fires what came due. A timer inserted with an earlier deadline than the one the driver
-//! is sleeping towards unparks it, so it re-computes its timeout.
+//! The thread holding the driver asks it how long the IO reactor may sleep (the time to
+//! the next expiry), turns the reactor, then fires what came due (`crate::driver` does
+//! the three steps). A timer inserted with an earlier deadline than the one the driver is
+//! sleeping towards unparks the reactor, so it re-computes its timeout.
 
 use crate::loom::atomic::{AtomicBool, AtomicU64, Ordering};
-use crate::reactor::{IoDriver, IoHandle};
+use crate::reactor::IoHandle;
 use crate::time::entry::TimerNode;
 use crate::time::wheel::Wheel;
 use std::ptr::NonNull;
@@ -14,7 +15,6 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 pub(crate) struct TimeDriver {
-    io: IoDriver,
     handle: TimeHandle,
     wake: Vec<Waker>,
 }
@@ -35,7 +35,7 @@ struct Shared {
 }
 
 impl TimeDriver {
-    pub(crate) fn new(io: IoDriver, io_handle: IoHandle) -> (TimeDriver, TimeHandle) {
+    pub(crate) fn new(io_handle: IoHandle) -> (TimeDriver, TimeHandle) {
         let handle = TimeHandle {
             shared: Arc::new(Shared {
                 origin: Instant::now(),
@@ -47,7 +47,6 @@ impl TimeDriver {
         };
         (
             TimeDriver {
-                io,
                 handle: handle.clone(),
                 wake: Vec::new(),
             },
@@ -55,8 +54,9 @@ impl TimeDriver {
         )
     }
 
-    /// Parks in the reactor until IO, an unpark, the next timer, or `limit`.
-    pub(crate) fn park(&mut self, limit: Option<Duration>) {
+    /// How long the reactor may sleep: until the next timer, at most `limit` (`None`: no
+    /// bound). Records the wake-up tick, so an earlier timer inserted meanwhile unparks.
+    pub(crate) fn park_timeout(&mut self, limit: Option<Duration>) -> Option<Duration> {
         let shared = &self.handle.shared;
         let timer = {
             let wheel = shared.lock();
@@ -70,15 +70,14 @@ impl TimeDriver {
             let at = shared.origin + Duration::from_millis(when);
             at.saturating_duration_since(Instant::now())
         });
-        let timeout = match (timeout, limit) {
+        match (timeout, limit) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        };
-        self.io.turn(timeout);
-        self.fire_due();
+        }
     }
 
-    fn fire_due(&mut self) {
+    /// Wakes every timer that came due.
+    pub(crate) fn fire_due(&mut self) {
         let shared = &self.handle.shared;
         let now = shared.now_tick();
         {
@@ -92,7 +91,7 @@ impl TimeDriver {
         }
     }
 
-    /// Stops timers (their `Sleep`s then panic when polled) and the reactor.
+    /// Stops timers (their `Sleep`s then panic when polled).
     pub(crate) fn shutdown(&mut self) {
         let shared = &self.handle.shared;
         shared.is_shutdown.store(true, Ordering::SeqCst);
@@ -100,7 +99,6 @@ impl TimeDriver {
         for waker in self.wake.drain(..) {
             waker.wake();
         }
-        self.io.shutdown();
     }
 }
 

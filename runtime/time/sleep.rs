@@ -37,7 +37,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// As [`sleep`].
 #[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    let handle = crate::context::with_current_handle(|h| h.inner.driver().time.clone());
+    let handle = crate::driver::Handle::with_current(|driver| driver.time.clone());
     Sleep {
         deadline,
         handle,
