@@ -53,11 +53,25 @@ impl Builder {
     }
 
     /// The work-stealing scheduler, one worker per core by default.
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    /// let on_worker = rt.spawn(async { std::thread::current().name().unwrap().to_owned() });
+    /// assert!(rt.block_on(on_worker).unwrap().starts_with("runtime-worker-"));
+    /// ```
     pub fn new_multi_thread() -> Builder {
         Builder::new(Kind::MultiThread)
     }
 
-    /// Everything on the thread that calls `block_on`.
+    /// Everything on the thread that calls `block_on` (blocking jobs still run on the
+    /// blocking pool's threads).
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_current_thread().build().unwrap();
+    /// let here = std::thread::current().id();
+    /// let ran_on = rt.spawn(async { std::thread::current().id() });
+    /// assert_eq!(rt.block_on(ran_on).unwrap(), here);
+    /// ```
     pub fn new_current_thread() -> Builder {
         Builder::new(Kind::CurrentThread)
     }
@@ -68,6 +82,11 @@ impl Builder {
     /// # Panics
     ///
     /// If `n` is 0.
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_multi_thread().worker_threads(3).build().unwrap();
+    /// assert_eq!(rt.metrics().workers, 3);
+    /// ```
     #[track_caller]
     pub fn worker_threads(mut self, n: usize) -> Builder {
         assert!(n > 0, "worker_threads must be at least 1");
@@ -81,6 +100,22 @@ impl Builder {
     /// # Panics
     ///
     /// If `n` is 0.
+    ///
+    /// ```
+    /// // One blocking thread: the jobs run one after the other, in order.
+    /// let rt = runtime::Builder::new_current_thread().max_blocking_threads(1).build().unwrap();
+    /// let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    /// let jobs: Vec<_> = (0..3)
+    ///     .map(|i| {
+    ///         let order = order.clone();
+    ///         rt.spawn_blocking(move || order.lock().unwrap().push(i))
+    ///     })
+    ///     .collect();
+    /// for job in jobs {
+    ///     rt.block_on(job).unwrap();
+    /// }
+    /// assert_eq!(*order.lock().unwrap(), [0, 1, 2]);
+    /// ```
     #[track_caller]
     pub fn max_blocking_threads(mut self, n: usize) -> Builder {
         assert!(n > 0, "max_blocking_threads must be at least 1");
@@ -89,30 +124,104 @@ impl Builder {
     }
 
     /// How long an idle blocking-pool thread waits for a job before it exits (default 10 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = runtime::Builder::new_current_thread()
+    ///     .thread_keep_alive(Duration::from_millis(1))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(rt.spawn_blocking(|| 1)).unwrap(), 1);
+    /// // Idle for longer than the keep-alive, the pool's thread exits.
+    /// let start = std::time::Instant::now();
+    /// while rt.metrics().blocking_threads > 0 && start.elapsed() < Duration::from_secs(5) {
+    ///     std::thread::sleep(Duration::from_millis(1));
+    /// }
+    /// assert_eq!(rt.metrics().blocking_threads, 0);
+    /// ```
     pub fn thread_keep_alive(mut self, d: Duration) -> Builder {
         self.thread_keep_alive = d;
         self
     }
 
-    /// The name prefix of the runtime's threads (default `runtime-worker`).
+    /// The name prefix of the runtime's threads (default `runtime-worker`): workers are
+    /// named `{name}-{index}`, blocking-pool threads `{name}-blocking-{n}`.
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_multi_thread()
+    ///     .worker_threads(1)
+    ///     .thread_name("server")
+    ///     .build()
+    ///     .unwrap();
+    /// let name = || std::thread::current().name().unwrap().to_owned();
+    /// assert_eq!(rt.block_on(rt.spawn(async move { name() })).unwrap(), "server-0");
+    /// let blocking = rt.block_on(rt.spawn_blocking(name)).unwrap();
+    /// assert!(blocking.starts_with("server-blocking-"));
+    /// ```
     pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
         self.thread_name = name.into();
         self
     }
 
     /// The stack size of the runtime's threads (default: std's).
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_multi_thread()
+    ///     .worker_threads(1)
+    ///     .thread_stack_size(4 * 1024 * 1024)
+    ///     .build()
+    ///     .unwrap();
+    /// // A task that keeps a large buffer on its worker's stack.
+    /// let task = rt.spawn(async { std::hint::black_box([1u8; 1024 * 1024]).len() });
+    /// assert_eq!(rt.block_on(task).unwrap(), 1024 * 1024);
+    /// ```
     pub fn thread_stack_size(mut self, bytes: usize) -> Builder {
         self.thread_stack_size = Some(bytes);
         self
     }
 
-    /// Called on each runtime thread when it starts.
+    /// Called on each runtime thread when it starts: every worker of the multi-thread
+    /// flavor and every blocking-pool thread (not the thread that calls `block_on`).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let counter = started.clone();
+    /// let rt = runtime::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .on_thread_start(move || {
+    ///         counter.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// drop(rt); // waits for the workers
+    /// assert_eq!(started.load(Ordering::Relaxed), 2);
+    /// ```
     pub fn on_thread_start(mut self, f: impl Fn() + Send + Sync + 'static) -> Builder {
         self.on_thread_start = Some(Arc::new(f));
         self
     }
 
-    /// Called on each runtime thread before it stops.
+    /// Called on each runtime thread before it stops (the threads
+    /// [`on_thread_start`](Builder::on_thread_start) covers).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let stopped = Arc::new(AtomicUsize::new(0));
+    /// let counter = stopped.clone();
+    /// let rt = runtime::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .on_thread_stop(move || {
+    ///         counter.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(stopped.load(Ordering::Relaxed), 0);
+    /// drop(rt); // stops the workers and waits for them
+    /// assert_eq!(stopped.load(Ordering::Relaxed), 2);
+    /// ```
     pub fn on_thread_stop(mut self, f: impl Fn() + Send + Sync + 'static) -> Builder {
         self.on_thread_stop = Some(Arc::new(f));
         self
@@ -123,6 +232,17 @@ impl Builder {
     /// # Panics
     ///
     /// If `n` is 0.
+    ///
+    /// ```
+    /// // Check the global queue on every tick: fairer to tasks spawned from outside,
+    /// // at some cost in throughput.
+    /// let rt = runtime::Builder::new_multi_thread()
+    ///     .worker_threads(1)
+    ///     .global_queue_interval(1)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+    /// ```
     #[track_caller]
     pub fn global_queue_interval(mut self, n: u32) -> Builder {
         assert!(n > 0, "global_queue_interval must be at least 1");
@@ -135,6 +255,13 @@ impl Builder {
     /// # Panics
     ///
     /// If `n` is 0.
+    ///
+    /// ```
+    /// // Poll the driver (IO and timers) after every task: lower latency for IO,
+    /// // more time spent in the driver.
+    /// let rt = runtime::Builder::new_current_thread().event_interval(1).build().unwrap();
+    /// rt.block_on(async { runtime::time::sleep(std::time::Duration::from_millis(1)).await });
+    /// ```
     #[track_caller]
     pub fn event_interval(mut self, n: u32) -> Builder {
         assert!(n > 0, "event_interval must be at least 1");
@@ -147,6 +274,15 @@ impl Builder {
     /// # Errors
     ///
     /// If a worker thread can't be spawned.
+    ///
+    /// ```
+    /// // `build` takes `&mut self`: one builder can make several runtimes.
+    /// let mut builder = runtime::Builder::new_current_thread();
+    /// let first = builder.build()?;
+    /// let second = builder.build()?;
+    /// assert_eq!(first.block_on(async { 1 }) + second.block_on(async { 2 }), 3);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn build(&mut self) -> io::Result<Runtime> {
         let worker_threads = match self.kind {
             Kind::CurrentThread => 1,

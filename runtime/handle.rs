@@ -24,13 +24,26 @@ pub struct Handle {
 }
 
 /// The runtime is no longer current when this guard drops. See [`Handle::enter`].
+///
+/// ```
+/// let rt = runtime::Runtime::new().unwrap();
+/// let guard = rt.handle().enter();
+/// assert!(runtime::Handle::try_current().is_ok());
+/// drop(guard);
+/// assert!(runtime::Handle::try_current().is_err());
+/// ```
 #[must_use = "the runtime is current only while the guard lives"]
 pub struct EnterGuard<'a> {
     _current: crate::context::SetCurrentGuard,
     _handle: PhantomData<&'a Handle>,
 }
 
-/// Returned by [`Handle::try_current`] outside a runtime.
+/// Returned by [`Handle::try_current`] outside a runtime; its message says how to get one.
+///
+/// ```
+/// let err = runtime::Handle::try_current().unwrap_err();
+/// assert!(err.to_string().contains("Runtime::block_on"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TryCurrentError(());
 
@@ -74,7 +87,21 @@ impl Handle {
         crate::context::try_with_current_handle(Handle::clone).ok_or(TryCurrentError(()))
     }
 
-    /// Makes this runtime current on this thread until the guard drops.
+    /// Makes this runtime current on this thread until the guard drops, so that
+    /// [`crate::spawn`], [`time::sleep`](crate::time::sleep) and the socket constructors
+    /// work from code that is not inside `block_on`.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let handle = rt.handle().clone();
+    /// let task = std::thread::spawn(move || {
+    ///     let _guard = handle.enter();
+    ///     runtime::spawn(async { 3 })
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// assert_eq!(rt.block_on(task).unwrap(), 3);
+    /// ```
     pub fn enter(&self) -> EnterGuard<'_> {
         EnterGuard {
             _current: crate::context::set_current(self),
@@ -84,6 +111,17 @@ impl Handle {
 
     /// Spawns a task on this runtime. After the runtime shut down, the task is cancelled
     /// at once and its handle reports `is_cancelled`.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let handle = rt.handle().clone();
+    /// let task = handle.spawn(async { "hi" });
+    /// assert_eq!(rt.block_on(task).unwrap(), "hi");
+    ///
+    /// drop(rt); // shut down: a task spawned now is cancelled at once
+    /// let late = handle.spawn(async { "never runs" });
+    /// assert!(futures::executor::block_on(late).unwrap_err().is_cancelled());
+    /// ```
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
@@ -104,6 +142,13 @@ impl Handle {
     /// Runs `f` on this runtime's blocking pool. During or after shutdown the job never
     /// runs and its handle reports `is_cancelled`; so it does if the pool has no thread and
     /// the OS refuses to spawn one (with a thread left, the job waits for it instead).
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let handle = rt.handle().clone();
+    /// let job = handle.spawn_blocking(|| (1..=10u32).product::<u32>());
+    /// assert_eq!(rt.block_on(job).unwrap(), 3_628_800);
+    /// ```
     #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
@@ -125,13 +170,34 @@ impl Handle {
     /// # Panics
     ///
     /// When called from a thread that already drives a runtime.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let handle = rt.handle().clone();
+    /// let out = std::thread::spawn(move || {
+    ///     handle.block_on(async {
+    ///         runtime::time::sleep(std::time::Duration::from_millis(1)).await;
+    ///         runtime::spawn(async { 2 }).await.unwrap()
+    ///     })
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// assert_eq!(out, 2);
+    /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = crate::context::enter_runtime(self, false);
         crate::park::block_on_thread(future)
     }
 
-    /// A snapshot of the runtime's counters.
+    /// A snapshot of the runtime's counters, from any thread. See [`RuntimeMetrics`].
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    /// let handle = rt.handle().clone();
+    /// let workers = std::thread::spawn(move || handle.metrics().workers).join().unwrap();
+    /// assert_eq!(workers, 2);
+    /// ```
     pub fn metrics(&self) -> RuntimeMetrics {
         RuntimeMetrics::collect(&self.inner)
     }

@@ -44,6 +44,12 @@ impl Runtime {
     /// # Errors
     ///
     /// If a worker thread can't be spawned.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new()?;
+    /// assert_eq!(rt.block_on(async { 40 + 2 }), 42);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn new() -> io::Result<Runtime> {
         crate::Builder::new_multi_thread().build()
     }
@@ -82,6 +88,15 @@ impl Runtime {
     ///
     /// When called from a thread that already drives a runtime (inside `block_on` or a
     /// task): await the future instead.
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_current_thread().build().unwrap();
+    /// let out = rt.block_on(async {
+    ///     runtime::time::sleep(std::time::Duration::from_millis(1)).await;
+    ///     "done"
+    /// });
+    /// assert_eq!(out, "done");
+    /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = crate::context::enter_runtime(&self.handle, true);
@@ -92,6 +107,15 @@ impl Runtime {
     }
 
     /// Spawns a task on this runtime. See [`crate::spawn`].
+    ///
+    /// Works from outside the runtime: on the multi-thread flavor the task starts on a
+    /// worker at once; on the current-thread flavor it runs once a thread calls `block_on`.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let handle = rt.spawn(async { 1 + 1 });
+    /// assert_eq!(rt.block_on(handle).unwrap(), 2);
+    /// ```
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
@@ -102,6 +126,12 @@ impl Runtime {
     }
 
     /// Runs `f` on this runtime's blocking pool. See [`crate::spawn_blocking`].
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let job = rt.spawn_blocking(|| std::fs::metadata(".").is_ok());
+    /// assert!(rt.block_on(job).unwrap());
+    /// ```
     #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
@@ -112,17 +142,43 @@ impl Runtime {
     }
 
     /// A handle to this runtime, to spawn from other threads.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let handle = rt.handle().clone();
+    /// let task = std::thread::spawn(move || handle.spawn(async { 5 })).join().unwrap();
+    /// assert_eq!(rt.block_on(task).unwrap(), 5);
+    /// ```
     pub fn handle(&self) -> &Handle {
         &self.handle
     }
 
     /// Makes this runtime current on this thread until the guard drops, so that
     /// [`crate::spawn`] works without `block_on`.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let task = {
+    ///     let _guard = rt.enter();
+    ///     runtime::spawn(async { "spawned outside block_on" })
+    /// };
+    /// assert!(runtime::Handle::try_current().is_err()); // the guard dropped
+    /// assert_eq!(rt.block_on(task).unwrap(), "spawned outside block_on");
+    /// ```
     pub fn enter(&self) -> EnterGuard<'_> {
         self.handle.enter()
     }
 
-    /// A snapshot of the runtime's counters.
+    /// A snapshot of the runtime's counters. See [`RuntimeMetrics`].
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async { runtime::spawn(async {}).await.unwrap() });
+    /// let metrics = rt.metrics();
+    /// assert_eq!(metrics.workers, 1);
+    /// assert_eq!(metrics.spawned_tasks, 1);
+    /// assert_eq!(metrics.alive_tasks, 0);
+    /// ```
     pub fn metrics(&self) -> RuntimeMetrics {
         self.handle.metrics()
     }

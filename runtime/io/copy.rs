@@ -99,6 +99,30 @@ where
 /// # Cancel safety
 ///
 /// Not cancel-safe, as [`copy`].
+///
+/// ```
+/// # #[runtime::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use futures::AsyncReadExt;
+/// use runtime::net::UnixStream;
+/// let (mut client, mut proxy_in) = UnixStream::pair()?;
+/// let (mut proxy_out, mut server) = UnixStream::pair()?;
+/// let proxy = runtime::spawn(async move {
+///     runtime::io::copy_bidirectional(&mut proxy_in, &mut proxy_out).await
+/// });
+/// client.write_all(b"ping").await?;
+/// client.shutdown(std::net::Shutdown::Write)?; // passed on to the server as end-of-stream
+/// let mut request = Vec::new();
+/// server.read_to_end(&mut request).await?;
+/// server.write_all(b"pong!").await?;
+/// drop(server);
+/// let mut reply = Vec::new();
+/// client.read_to_end(&mut reply).await?;
+/// assert_eq!((&request[..], &reply[..]), (&b"ping"[..], &b"pong!"[..]));
+/// assert_eq!(proxy.await??, (4, 5)); // bytes client → server, server → client
+/// # Ok(())
+/// # }
+/// ```
 pub async fn copy_bidirectional<A, B>(a: &mut A, b: &mut B) -> io::Result<(u64, u64)>
 where
     A: AsyncRead + AsyncWrite + Unpin + ?Sized,

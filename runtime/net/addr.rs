@@ -10,6 +10,22 @@ use std::pin::Pin;
 /// `(&str, u16)`, `"host:port"` strings, and slices of `SocketAddr`.
 ///
 /// Sealed: implemented here only.
+///
+/// ```
+/// # #[runtime::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use runtime::net::UdpSocket;
+/// use std::net::{Ipv4Addr, SocketAddr};
+/// let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+/// UdpSocket::bind(addr).await?; // a SocketAddr
+/// UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?; // (IP, port)
+/// UdpSocket::bind("127.0.0.1:0").await?; // "ip:port": parsed, no lookup
+/// UdpSocket::bind(("127.0.0.1", 0)).await?; // (&str, port)
+/// UdpSocket::bind(&[addr][..]).await?; // several candidates, tried in turn
+/// // "localhost:0" would be looked up on the blocking pool, not on this thread.
+/// # Ok(())
+/// # }
+/// ```
 pub trait ToSocketAddrs: sealed::Sealed {}
 
 pub(crate) type Resolve = Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send>>;

@@ -83,6 +83,22 @@ macro_rules! read_methods {
         /// # Cancel safety
         ///
         /// Cancel-safe: if dropped before completing, no bytes were read.
+        ///
+        /// ```
+        /// # #[runtime::main(flavor = "current_thread")]
+        /// # async fn main() -> std::io::Result<()> {
+        /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+        /// # let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+        /// # let (mut server, _) = listener.accept().await?;
+        /// client.write_all(b"hello").await?;
+        /// drop(client);
+        /// let mut buf = [0; 16];
+        /// let n = server.read(&mut buf).await?;
+        /// assert_eq!(&buf[..n], b"hello");
+        /// assert_eq!(server.read(&mut buf).await?, 0); // the peer closed
+        /// # Ok(())
+        /// # }
+        /// ```
         pub async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
             let io = self.poll_evented();
             std::future::poll_fn(|cx| crate::net::stream_ops::poll_read(io, cx, buf)).await
@@ -93,6 +109,25 @@ macro_rules! read_methods {
         /// # Cancel safety
         ///
         /// Not cancel-safe: bytes read before the drop are lost.
+        ///
+        /// ```
+        /// # #[runtime::main(flavor = "current_thread")]
+        /// # async fn main() -> std::io::Result<()> {
+        /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+        /// # let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+        /// # let (mut server, _) = listener.accept().await?;
+        /// client.write_all(&[0, 3, b'a', b'b', b'c']).await?;
+        /// let mut len = [0; 2]; // a length-prefixed frame
+        /// server.read_exact(&mut len).await?;
+        /// let mut frame = vec![0; u16::from_be_bytes(len) as usize];
+        /// server.read_exact(&mut frame).await?;
+        /// assert_eq!(frame, b"abc");
+        /// drop(client);
+        /// let eof = server.read_exact(&mut len).await.unwrap_err();
+        /// assert_eq!(eof.kind(), std::io::ErrorKind::UnexpectedEof);
+        /// # Ok(())
+        /// # }
+        /// ```
         pub async fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
             let mut filled = 0;
             while filled < buf.len() {
@@ -105,6 +140,28 @@ macro_rules! read_methods {
         }
 
         /// Reads what is available now without waiting; `WouldBlock` if nothing is.
+        ///
+        /// ```
+        /// # #[runtime::main(flavor = "current_thread")]
+        /// # async fn main() -> std::io::Result<()> {
+        /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+        /// # let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+        /// # let (mut server, _) = listener.accept().await?;
+        /// let mut buf = [0; 16];
+        /// let nothing = server.try_read(&mut buf).unwrap_err();
+        /// assert_eq!(nothing.kind(), std::io::ErrorKind::WouldBlock);
+        /// client.write_all(b"hi").await?;
+        /// let n = loop {
+        ///     server.readable().await?;
+        ///     match server.try_read(&mut buf) {
+        ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+        ///         res => break res?,
+        ///     }
+        /// };
+        /// assert_eq!(&buf[..n], b"hi");
+        /// # Ok(())
+        /// # }
+        /// ```
         pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
             crate::net::stream_ops::try_read(self.poll_evented(), buf)
         }
@@ -114,6 +171,23 @@ macro_rules! read_methods {
         /// # Cancel safety
         ///
         /// Cancel-safe.
+        ///
+        /// ```
+        /// # #[runtime::main(flavor = "current_thread")]
+        /// # async fn main() -> std::io::Result<()> {
+        /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+        /// # let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+        /// # let (mut server, _) = listener.accept().await?;
+        /// use std::time::Duration;
+        /// let quiet = runtime::time::timeout(Duration::from_millis(2), server.readable()).await;
+        /// assert!(quiet.is_err()); // nothing sent yet
+        /// client.write_all(b"ping").await?;
+        /// server.readable().await?;
+        /// let mut buf = [0; 4];
+        /// server.read_exact(&mut buf).await?;
+        /// # Ok(())
+        /// # }
+        /// ```
         pub async fn readable(&self) -> std::io::Result<()> {
             self.poll_evented()
                 .ready(crate::reactor::Direction::Read)
@@ -130,6 +204,21 @@ macro_rules! write_methods {
         /// # Cancel safety
         ///
         /// Cancel-safe: if dropped before completing, no bytes were written.
+        ///
+        /// ```
+        /// # #[runtime::main(flavor = "current_thread")]
+        /// # async fn main() -> std::io::Result<()> {
+        /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+        /// # let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+        /// # let (mut server, _) = listener.accept().await?;
+        /// let n = client.write(b"hello").await?; // may be fewer than 5
+        /// assert!(n > 0);
+        /// let mut buf = vec![0; n];
+        /// server.read_exact(&mut buf).await?;
+        /// assert_eq!(buf, &b"hello"[..n]);
+        /// # Ok(())
+        /// # }
+        /// ```
         pub async fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             let io = self.poll_evented();
             std::future::poll_fn(|cx| crate::net::stream_ops::poll_write(io, cx, buf)).await
@@ -140,6 +229,20 @@ macro_rules! write_methods {
         /// # Cancel safety
         ///
         /// Not cancel-safe: an unknown prefix may have been written before the drop.
+        ///
+        /// ```
+        /// # #[runtime::main(flavor = "current_thread")]
+        /// # async fn main() -> std::io::Result<()> {
+        /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+        /// # let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+        /// # let (mut server, _) = listener.accept().await?;
+        /// client.write_all(b"GET / HTTP/1.0\r\n\r\n").await?;
+        /// let mut buf = [0; 18];
+        /// server.read_exact(&mut buf).await?;
+        /// assert!(buf.starts_with(b"GET /"));
+        /// # Ok(())
+        /// # }
+        /// ```
         pub async fn write_all(&mut self, mut buf: &[u8]) -> std::io::Result<()> {
             while !buf.is_empty() {
                 match self.write(buf).await? {
@@ -152,11 +255,47 @@ macro_rules! write_methods {
 
         /// Nothing to flush: writes go straight to the socket. Kept for symmetry with
         /// buffered writers.
+        ///
+        /// # Cancel safety
+        ///
+        /// Cancel-safe: it completes at once.
+        ///
+        /// ```
+        /// # #[runtime::main(flavor = "current_thread")]
+        /// # async fn main() -> std::io::Result<()> {
+        /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+        /// # let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+        /// # let (mut server, _) = listener.accept().await?;
+        /// client.write_all(b"bye").await?;
+        /// client.flush().await?; // a no-op, but harmless in code written for buffered writers
+        /// # Ok(())
+        /// # }
+        /// ```
         pub async fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
 
         /// Writes what the socket accepts now without waiting; `WouldBlock` if none.
+        ///
+        /// ```
+        /// # #[runtime::main(flavor = "current_thread")]
+        /// # async fn main() -> std::io::Result<()> {
+        /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+        /// # let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+        /// # let (mut server, _) = listener.accept().await?;
+        /// let n = loop {
+        ///     client.writable().await?;
+        ///     match client.try_write(b"hello") {
+        ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+        ///         res => break res?,
+        ///     }
+        /// };
+        /// let mut buf = vec![0; n];
+        /// server.read_exact(&mut buf).await?;
+        /// assert_eq!(buf, &b"hello"[..n]);
+        /// # Ok(())
+        /// # }
+        /// ```
         pub fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
             crate::net::stream_ops::try_write(self.poll_evented(), buf)
         }
@@ -166,6 +305,18 @@ macro_rules! write_methods {
         /// # Cancel safety
         ///
         /// Cancel-safe.
+        ///
+        /// ```
+        /// # #[runtime::main(flavor = "current_thread")]
+        /// # async fn main() -> std::io::Result<()> {
+        /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+        /// # let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+        /// # let (mut server, _) = listener.accept().await?;
+        /// client.writable().await?; // a fresh connection has room in its send buffer
+        /// assert!(client.try_write(b"x")? > 0);
+        /// # Ok(())
+        /// # }
+        /// ```
         pub async fn writable(&self) -> std::io::Result<()> {
             self.poll_evented()
                 .ready(crate::reactor::Direction::Write)

@@ -20,12 +20,32 @@ pub struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    /// A builder with no options set.
+    /// A builder with no options set: spawning with it is like [`crate::spawn`].
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let handle = runtime::task::Builder::new().spawn(async { 1 });
+    /// assert_eq!(handle.await.unwrap(), 1);
+    /// # }
+    /// ```
     pub fn new() -> Builder<'a> {
         Builder::default()
     }
 
-    /// Names the task.
+    /// Names the task; the name shows in the [`JoinHandle`]'s `Debug` output and in
+    /// diagnostics.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let conn = 42;
+    /// let name = format!("conn-{conn}");
+    /// let handle = runtime::task::Builder::new().name(&name).spawn(async {});
+    /// assert!(format!("{handle:?}").contains("conn-42"));
+    /// handle.await.unwrap();
+    /// # }
+    /// ```
     pub fn name(self, name: &'a str) -> Builder<'a> {
         Builder { name: Some(name) }
     }
@@ -35,6 +55,14 @@ impl<'a> Builder<'a> {
     /// # Panics
     ///
     /// Outside a runtime, as [`crate::spawn`].
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let handle = runtime::task::Builder::new().name("sum").spawn(async { 2 + 2 });
+    /// assert_eq!(handle.await.unwrap(), 4);
+    /// # }
+    /// ```
     #[track_caller]
     pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
     where
@@ -45,7 +73,15 @@ impl<'a> Builder<'a> {
         crate::context::with_current_handle(|handle| handle.spawn_with(future, meta))
     }
 
-    /// Spawns on the runtime of `handle`.
+    /// Spawns on the runtime of `handle`; works outside any runtime.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let task = runtime::task::Builder::new()
+    ///     .name("background")
+    ///     .spawn_on(async { "ok" }, rt.handle());
+    /// assert_eq!(rt.block_on(task).unwrap(), "ok");
+    /// ```
     #[track_caller]
     pub fn spawn_on<F>(self, future: F, handle: &Handle) -> JoinHandle<F::Output>
     where

@@ -86,6 +86,11 @@ impl ReadyList {
 
 impl<T> JoinSet<T> {
     /// An empty set.
+    ///
+    /// ```
+    /// let set = runtime::task::JoinSet::<u32>::new();
+    /// assert!(set.is_empty());
+    /// ```
     pub fn new() -> JoinSet<T> {
         JoinSet {
             entries: Vec::new(),
@@ -101,11 +106,34 @@ impl<T> JoinSet<T> {
     }
 
     /// The number of tasks in the set (finished ones count until joined).
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut set = runtime::task::JoinSet::new();
+    /// set.spawn(async { 1 });
+    /// set.spawn(async { 2 });
+    /// assert_eq!(set.len(), 2);
+    /// set.join_next().await;
+    /// assert_eq!(set.len(), 1);
+    /// # }
+    /// ```
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether the set holds no task.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut set = runtime::task::JoinSet::new();
+    /// set.spawn(async {});
+    /// assert!(!set.is_empty());
+    /// set.join_next().await.unwrap().unwrap();
+    /// assert!(set.is_empty());
+    /// # }
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -130,6 +158,21 @@ impl<T> JoinSet<T> {
     }
 
     /// Aborts every task in the set; they stay in it until joined.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut set = runtime::task::JoinSet::new();
+    /// for _ in 0..3 {
+    ///     set.spawn(std::future::pending::<()>());
+    /// }
+    /// set.abort_all();
+    /// assert_eq!(set.len(), 3);
+    /// while let Some(res) = set.join_next().await {
+    ///     assert!(res.unwrap_err().is_cancelled());
+    /// }
+    /// # }
+    /// ```
     pub fn abort_all(&mut self) {
         for entry in self.entries.iter().flatten() {
             entry.handle.abort();
@@ -142,11 +185,39 @@ impl<T> JoinSet<T> {
     /// # Cancel safety
     ///
     /// Cancel-safe: a result not returned stays in the set.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// let mut set = runtime::task::JoinSet::new();
+    /// set.spawn(async {
+    ///     runtime::time::sleep(Duration::from_millis(5)).await;
+    ///     "slow"
+    /// });
+    /// set.spawn(async { "fast" });
+    /// assert_eq!(set.join_next().await.unwrap().unwrap(), "fast");
+    /// assert_eq!(set.join_next().await.unwrap().unwrap(), "slow");
+    /// assert!(set.join_next().await.is_none());
+    /// # }
+    /// ```
     pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
         poll_fn(|cx| self.poll_join_next(cx)).await
     }
 
-    /// Polls for the next finished task (see [`join_next`](JoinSet::join_next)).
+    /// Polls for the next finished task (see [`join_next`](JoinSet::join_next)), for
+    /// hand-written futures. `Ready(None)` when the set is empty; on `Pending` the waker of
+    /// `cx` is woken when a member finishes.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut set = runtime::task::JoinSet::new();
+    /// set.spawn(async { 7 });
+    /// let res = std::future::poll_fn(|cx| set.poll_join_next(cx)).await;
+    /// assert_eq!(res.unwrap().unwrap(), 7);
+    /// # }
+    /// ```
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
         if self.len == 0 {
             return Poll::Ready(None);
@@ -188,6 +259,24 @@ impl<T> JoinSet<T> {
     ///
     /// If a task panicked (the panic is resumed here) or was cancelled; the remaining tasks
     /// are aborted when the set drops during the unwind.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel-safe: the future owns the set, so dropping it aborts the tasks still
+    /// running and loses the outputs collected so far.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut set = runtime::task::JoinSet::new();
+    /// for i in 1..=3 {
+    ///     set.spawn(async move { i * 10 });
+    /// }
+    /// let mut outputs = set.join_all().await;
+    /// outputs.sort();
+    /// assert_eq!(outputs, [10, 20, 30]);
+    /// # }
+    /// ```
     pub async fn join_all(mut self) -> Vec<T> {
         let mut out = Vec::with_capacity(self.len);
         while let Some(res) = self.join_next().await {
@@ -200,7 +289,23 @@ impl<T> JoinSet<T> {
         out
     }
 
-    /// Aborts every task and waits until all of them have finished.
+    /// Aborts every task and waits until all of them have finished; their results are
+    /// dropped. The set is empty afterwards.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: if dropped early, the tasks not yet joined stay in the set, aborted.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut set = runtime::task::JoinSet::new();
+    /// set.spawn(std::future::pending::<()>());
+    /// set.spawn(async {});
+    /// set.shutdown().await;
+    /// assert!(set.is_empty());
+    /// # }
+    /// ```
     pub async fn shutdown(&mut self) {
         self.abort_all();
         while self.join_next().await.is_some() {}
@@ -213,6 +318,25 @@ impl<T: Send + 'static> JoinSet<T> {
     /// # Panics
     ///
     /// Outside a runtime, as [`crate::spawn`].
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut set = runtime::task::JoinSet::new();
+    /// let abort = set.spawn(std::future::pending::<u32>());
+    /// set.spawn(async { 1 });
+    /// abort.abort(); // the returned handle cancels that one member
+    /// let (mut ok, mut cancelled) = (0, 0);
+    /// while let Some(res) = set.join_next().await {
+    ///     match res {
+    ///         Ok(_) => ok += 1,
+    ///         Err(e) if e.is_cancelled() => cancelled += 1,
+    ///         Err(e) => panic!("{e}"),
+    ///     }
+    /// }
+    /// assert_eq!((ok, cancelled), (1, 1));
+    /// # }
+    /// ```
     #[track_caller]
     pub fn spawn<F>(&mut self, future: F) -> AbortHandle
     where
@@ -221,7 +345,15 @@ impl<T: Send + 'static> JoinSet<T> {
         self.insert(crate::spawn(future))
     }
 
-    /// Spawns a task on the runtime of `handle` into the set.
+    /// Spawns a task on the runtime of `handle` into the set; works outside any runtime.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let mut set = runtime::task::JoinSet::new();
+    /// set.spawn_on(async { "on rt" }, rt.handle());
+    /// let res = rt.block_on(set.join_next()).unwrap();
+    /// assert_eq!(res.unwrap(), "on rt");
+    /// ```
     #[track_caller]
     pub fn spawn_on<F>(&mut self, future: F, handle: &Handle) -> AbortHandle
     where
@@ -235,6 +367,19 @@ impl<T: Send + 'static> JoinSet<T> {
     /// # Panics
     ///
     /// Outside a runtime.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut set = runtime::task::JoinSet::new();
+    /// for n in [10u64, 20] {
+    ///     set.spawn_blocking(move || (1..=n).sum::<u64>());
+    /// }
+    /// let mut sums = set.join_all().await;
+    /// sums.sort();
+    /// assert_eq!(sums, [55, 210]);
+    /// # }
+    /// ```
     #[track_caller]
     pub fn spawn_blocking<F>(&mut self, f: F) -> AbortHandle
     where

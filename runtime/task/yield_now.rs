@@ -7,6 +7,10 @@ use std::task::{Context, Poll};
 /// Yields to the scheduler: the task goes behind the other runnable tasks and behind the
 /// next turn of the IO driver, so a task that yields in a loop can't starve sockets.
 ///
+/// # Cancel safety
+///
+/// Cancel-safe: there is nothing to lose.
+///
 /// ```
 /// let rt = runtime::Builder::new_current_thread().build().unwrap();
 /// rt.block_on(async {

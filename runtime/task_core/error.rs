@@ -41,11 +41,31 @@ impl JoinError {
     }
 
     /// Whether the task was cancelled (aborted, or dropped by runtime shutdown).
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let handle = runtime::spawn(std::future::pending::<()>());
+    /// handle.abort();
+    /// let err = handle.await.unwrap_err();
+    /// assert!(err.is_cancelled() && !err.is_panic());
+    /// # }
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         self.panic.is_none()
     }
 
-    /// Whether the task panicked.
+    /// Whether the task panicked. The panic stays in the task: the worker that ran it, and
+    /// the rest of the program, carry on.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let err = runtime::spawn(async { panic!("bad input") }).await.unwrap_err();
+    /// assert!(err.is_panic() && !err.is_cancelled());
+    /// assert!(err.to_string().contains("bad input"));
+    /// # }
+    /// ```
     pub fn is_panic(&self) -> bool {
         self.panic.is_some()
     }
@@ -55,6 +75,16 @@ impl JoinError {
     /// # Panics
     ///
     /// If the task was cancelled instead (see [`JoinError::try_into_panic`]).
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let err = runtime::spawn(async { std::panic::panic_any(42u32) }).await.unwrap_err();
+    /// let payload = err.into_panic();
+    /// assert_eq!(payload.downcast_ref::<u32>(), Some(&42));
+    /// // To carry the panic on in this task instead: std::panic::resume_unwind(payload)
+    /// # }
+    /// ```
     #[track_caller]
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         self.try_into_panic()
@@ -62,6 +92,17 @@ impl JoinError {
     }
 
     /// The panic payload, or the error back if the task was cancelled.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let handle = runtime::spawn(std::future::pending::<()>());
+    /// handle.abort();
+    /// let err = handle.await.unwrap_err();
+    /// let err = err.try_into_panic().unwrap_err(); // cancelled: no payload
+    /// assert!(err.is_cancelled());
+    /// # }
+    /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.panic {
             Some(panic) => Ok(panic.0),
@@ -70,6 +111,15 @@ impl JoinError {
     }
 
     /// The id of the task that failed.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let handle = runtime::spawn(async { panic!() });
+    /// let id = handle.id();
+    /// assert_eq!(handle.await.unwrap_err().id(), id);
+    /// # }
+    /// ```
     pub fn id(&self) -> Id {
         self.id
     }

@@ -23,7 +23,17 @@ impl Id {
         Id(NonZeroU64::new(id).expect("task ids exhausted"))
     }
 
-    /// The id as a number.
+    /// The id as a number (for logs and metrics labels); never 0.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let a = runtime::spawn(async {});
+    /// let b = runtime::spawn(async {});
+    /// assert_ne!(a.id().as_u64(), b.id().as_u64());
+    /// assert_eq!(a.id().as_u64().to_string(), a.id().to_string());
+    /// # }
+    /// ```
     pub fn as_u64(self) -> u64 {
         self.0.get()
     }

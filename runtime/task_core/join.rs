@@ -63,18 +63,49 @@ impl<T> JoinHandle<T> {
         abort(self.raw);
     }
 
-    /// Whether the task has finished (completed, panicked or been cancelled).
+    /// Whether the task has finished (completed, panicked or been cancelled). Never waits.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let handle = runtime::spawn(async { 1 });
+    /// assert!(!handle.is_finished()); // this thread has not let it run yet
+    /// while !handle.is_finished() {
+    ///     runtime::yield_now().await;
+    /// }
+    /// assert_eq!(handle.await.unwrap(), 1); // the output is still there
+    /// # }
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.raw.state().load().is_complete()
     }
 
     /// A handle that can abort the task without owning its output.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let handle = runtime::spawn(std::future::pending::<()>());
+    /// let abort = handle.abort_handle();
+    /// runtime::spawn(async move { abort.abort() }); // cancel it from another task
+    /// assert!(handle.await.unwrap_err().is_cancelled());
+    /// # }
+    /// ```
     pub fn abort_handle(&self) -> AbortHandle {
         self.raw.ref_inc();
         AbortHandle { raw: self.raw }
     }
 
-    /// The task's id.
+    /// The task's id: the one [`task::id`](crate::task::id) returns inside it.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let handle = runtime::spawn(async { runtime::task::id() });
+    /// let id = handle.id();
+    /// assert_eq!(handle.await.unwrap(), id);
+    /// # }
+    /// ```
     pub fn id(&self) -> Id {
         self.raw.id()
     }
@@ -141,16 +172,44 @@ unsafe impl Sync for AbortHandle {}
 
 impl AbortHandle {
     /// Cancels the task, as [`JoinHandle::abort`].
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let handle = runtime::spawn(std::future::pending::<()>());
+    /// handle.abort_handle().abort();
+    /// assert!(handle.await.unwrap_err().is_cancelled());
+    /// # }
+    /// ```
     pub fn abort(&self) {
         abort(self.raw);
     }
 
-    /// Whether the task has finished.
+    /// Whether the task has finished (completed, panicked or been cancelled). Never waits.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let handle = runtime::spawn(async {});
+    /// let abort = handle.abort_handle();
+    /// assert!(!abort.is_finished());
+    /// handle.await.unwrap();
+    /// assert!(abort.is_finished());
+    /// # }
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.raw.state().load().is_complete()
     }
 
-    /// The task's id.
+    /// The task's id, the same as its [`JoinHandle::id`].
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let handle = runtime::spawn(async {});
+    /// assert_eq!(handle.abort_handle().id(), handle.id());
+    /// # }
+    /// ```
     pub fn id(&self) -> Id {
         self.raw.id()
     }

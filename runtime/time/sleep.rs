@@ -35,6 +35,16 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// # Panics
 ///
 /// As [`sleep`].
+///
+/// ```
+/// # #[runtime::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use runtime::time::{sleep_until, Duration, Instant};
+/// let deadline = Instant::now() + Duration::from_millis(5);
+/// sleep_until(deadline).await;
+/// assert!(Instant::now() >= deadline);
+/// # }
+/// ```
 #[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
     let handle = crate::driver::Handle::with_current(|driver| driver.time.clone());
@@ -60,6 +70,18 @@ pub(crate) fn deadline_after(duration: Duration) -> Instant {
 /// # Cancel safety
 ///
 /// Dropping it cancels the timer; nothing else is lost.
+///
+/// ```
+/// # #[runtime::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use runtime::time::{sleep, Duration, Instant};
+/// // Pinned, a `Sleep` can be polled through `&mut` and kept, e.g. across a loop.
+/// let mut timer = std::pin::pin!(sleep(Duration::from_millis(5)));
+/// let deadline = timer.deadline();
+/// timer.as_mut().await;
+/// assert!(Instant::now() >= deadline && timer.is_elapsed());
+/// # }
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
     deadline: Instant,
@@ -71,11 +93,31 @@ pub struct Sleep {
 
 impl Sleep {
     /// The instant this sleep completes at.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use runtime::time::{sleep_until, Duration, Instant};
+    /// let at = Instant::now() + Duration::from_secs(60);
+    /// assert_eq!(sleep_until(at).deadline(), at);
+    /// # }
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
 
-    /// Whether the deadline has passed.
+    /// Whether the deadline has passed (polled or not). Never waits.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use runtime::time::{sleep, Duration};
+    /// let short = sleep(Duration::from_millis(1));
+    /// assert!(!short.is_elapsed());
+    /// sleep(Duration::from_millis(2)).await;
+    /// assert!(short.is_elapsed());
+    /// # }
+    /// ```
     pub fn is_elapsed(&self) -> bool {
         self.node.is_fired() || Instant::now() >= self.deadline
     }

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 ///
 /// # Panics
 ///
-/// Outside a runtime (the timer needs one).
+/// Outside a runtime (the timer needs one), or when polled after its runtime shut down,
+/// as [`sleep`](crate::time::sleep).
 ///
 /// ```
 /// # #[runtime::main(flavor = "current_thread")]
@@ -36,6 +37,18 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 /// # Panics
 ///
 /// As [`timeout`].
+///
+/// ```
+/// # #[runtime::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use runtime::time::{timeout_at, Duration, Instant};
+/// // One deadline for several steps.
+/// let deadline = Instant::now() + Duration::from_millis(5);
+/// assert_eq!(timeout_at(deadline, async { 1 }).await, Ok(1));
+/// assert!(timeout_at(deadline, std::future::pending::<()>()).await.is_err());
+/// assert!(Instant::now() >= deadline);
+/// # }
+/// ```
 #[track_caller]
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
@@ -49,6 +62,18 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
 /// # Cancel safety
 ///
 /// As cancel-safe as the future it wraps.
+///
+/// ```
+/// # #[runtime::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use runtime::time::{timeout, Duration};
+/// // `Elapsed` converts to `io::Error` (`TimedOut`), so `?` works in IO code.
+/// let slow = timeout(Duration::from_millis(1), std::future::pending::<()>());
+/// let err = async { slow.await?; std::io::Result::Ok(()) }.await.unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Timeout<F> {
     value: F,
@@ -57,11 +82,35 @@ pub struct Timeout<F> {
 
 impl<F> Timeout<F> {
     /// The wrapped future.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use runtime::time::{timeout, Duration};
+    /// let task = runtime::spawn(async { 1 });
+    /// let id = task.id();
+    /// let limited = timeout(Duration::from_secs(1), task);
+    /// assert_eq!(limited.get_ref().id(), id);
+    /// # }
+    /// ```
     pub fn get_ref(&self) -> &F {
         &self.value
     }
 
     /// The wrapped future, taking the time limit off.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use runtime::time::{timeout, Duration};
+    /// let limited = timeout(Duration::from_millis(1), async {
+    ///     runtime::time::sleep(Duration::from_millis(5)).await;
+    ///     "finished"
+    /// });
+    /// // Changed our mind: wait as long as it takes.
+    /// assert_eq!(limited.into_inner().await, "finished");
+    /// # }
+    /// ```
     pub fn into_inner(self) -> F {
         self.value
     }
@@ -102,6 +151,19 @@ impl<F: fmt::Debug> fmt::Debug for Timeout<F> {
 }
 
 /// The error of a [`timeout`] that ran out.
+///
+/// ```
+/// # #[runtime::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use runtime::time::{timeout, Duration};
+/// let elapsed = timeout(Duration::from_millis(1), std::future::pending::<()>())
+///     .await
+///     .unwrap_err();
+/// assert_eq!(elapsed.to_string(), "deadline has elapsed");
+/// let io: std::io::Error = elapsed.into();
+/// assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed(());
 

@@ -32,6 +32,24 @@ impl TcpListener {
     /// # Panics
     ///
     /// Outside a runtime.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: dropping it before it completes leaves no socket bound (a host name
+    /// being looked up on the blocking pool finishes there and is discarded).
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use runtime::net::TcpListener;
+    /// let listener = TcpListener::bind("127.0.0.1:0").await?; // port 0: the OS picks one
+    /// let port = listener.local_addr()?.port();
+    /// assert_ne!(port, 0);
+    /// let taken = TcpListener::bind(("127.0.0.1", port)).await.unwrap_err();
+    /// assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         each_addr(&addr, |addr| async move {
             let socket = TcpSocket::for_addr(addr)?;
@@ -59,13 +77,49 @@ impl TcpListener {
     /// # Cancel safety
     ///
     /// Cancel-safe: a connection is only taken off the queue when this returns it.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use runtime::net::{TcpListener, TcpStream};
+    /// let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// let server = runtime::spawn(async move {
+    ///     // One task per connection; here just two.
+    ///     for _ in 0..2 {
+    ///         let (mut conn, _peer) = listener.accept().await?;
+    ///         runtime::spawn(async move { conn.write_all(b"welcome").await });
+    ///     }
+    ///     std::io::Result::Ok(())
+    /// });
+    /// for _ in 0..2 {
+    ///     let mut client = TcpStream::connect(addr).await?;
+    ///     let mut buf = [0; 7];
+    ///     client.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"welcome");
+    /// }
+    /// server.await??;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, addr) =
             std::future::poll_fn(|cx| self.io.poll_io(cx, Direction::Read, |l| l.accept())).await?;
         Ok((TcpStream::new(stream)?, addr))
     }
 
-    /// The address it listens on.
+    /// The address it listens on (with the port the OS picked for port 0).
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// assert_eq!(addr.ip(), std::net::Ipv4Addr::LOCALHOST);
+    /// assert_ne!(addr.port(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
@@ -75,12 +129,38 @@ impl TcpListener {
     /// # Panics
     ///
     /// Outside a runtime.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// // E.g. a socket inherited from a supervisor, or bound before dropping privileges.
+    /// let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let listener = runtime::net::TcpListener::from_std(std_listener)?;
+    /// let client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// let (_conn, peer) = listener.accept().await?;
+    /// assert_eq!(peer, client.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
         TcpListener::new(mio::net::TcpListener::from_std(listener))
     }
 
     /// Turns it back into a std listener (still non-blocking).
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// let std_listener = listener.into_std()?;
+    /// assert_eq!(std_listener.local_addr()?, addr);
+    /// let nothing_pending = std_listener.accept().unwrap_err();
+    /// assert_eq!(nothing_pending.kind(), std::io::ErrorKind::WouldBlock);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_std(self) -> io::Result<std::net::TcpListener> {
         use std::os::fd::{FromRawFd, IntoRawFd};
         let fd = self.io.into_inner().into_raw_fd();

@@ -7,21 +7,87 @@ use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
 
-/// The read half of [`TcpStream::split`].
+/// The read half of [`TcpStream::split`]: the stream's read methods, and
+/// `futures_io::AsyncRead`.
+///
+/// ```
+/// # #[runtime::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+/// # let (mut server, _) = listener.accept().await?;
+/// let (mut reader, _writer) = server.split();
+/// client.write_all(b"abc").await?;
+/// let mut buf = [0; 3];
+/// reader.read_exact(&mut buf).await?;
+/// assert_eq!(&buf, b"abc");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct ReadHalf<'a>(&'a TcpStream);
 
-/// The write half of [`TcpStream::split`].
+/// The write half of [`TcpStream::split`]: the stream's write methods, and
+/// `futures_io::AsyncWrite` (whose `close` shuts the write side down).
+///
+/// ```
+/// # #[runtime::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+/// # let (mut server, _) = listener.accept().await?;
+/// let (_reader, mut writer) = server.split();
+/// writer.write_all(b"abc").await?;
+/// futures::AsyncWriteExt::close(&mut writer).await?;
+/// let mut got = Vec::new();
+/// futures::AsyncReadExt::read_to_end(&mut client, &mut got).await?;
+/// assert_eq!(got, b"abc");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct WriteHalf<'a>(&'a TcpStream);
 
-/// The read half of [`TcpStream::into_split`].
+/// The read half of [`TcpStream::into_split`]: `'static`, so it can move into a task.
+///
+/// ```
+/// # #[runtime::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+/// # let (server, _) = listener.accept().await?;
+/// let (mut reader, _writer) = server.into_split();
+/// let receiver = runtime::spawn(async move {
+///     let mut buf = [0; 3];
+///     reader.read_exact(&mut buf).await.map(|()| buf)
+/// });
+/// client.write_all(b"abc").await?;
+/// assert_eq!(&receiver.await??, b"abc");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct OwnedReadHalf {
     inner: Arc<TcpStream>,
 }
 
 /// The write half of [`TcpStream::into_split`]; dropping it shuts the write side down.
+///
+/// ```
+/// # #[runtime::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+/// # let (server, _) = listener.accept().await?;
+/// let (_reader, mut writer) = server.into_split();
+/// writer.write_all(b"last words").await?;
+/// drop(writer); // the peer reads end-of-stream, though the read half lives on
+/// let mut got = Vec::new();
+/// futures::AsyncReadExt::read_to_end(&mut client, &mut got).await?;
+/// assert_eq!(got, b"last words");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct OwnedWriteHalf {
     inner: Arc<TcpStream>,
@@ -69,11 +135,38 @@ impl OwnedReadHalf {
     }
 
     /// The remote address.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # let (server, _) = listener.accept().await?;
+    /// let (reader, _writer) = server.into_split();
+    /// assert_eq!(reader.peer_addr()?, client.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.peer_addr()
     }
 
     /// Puts the stream back together; `Err` gives both halves back if they don't match.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # let (server, _) = listener.accept().await?;
+    /// let (r1, w1) = server.into_split();
+    /// let (r2, w2) = client.into_split();
+    /// let (r1, w2) = r1.reunite(w2).unwrap_err(); // halves of different streams
+    /// let server = r1.reunite(w1).expect("the two halves of one stream");
+    /// # let _ = (server, r2, w2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn reunite(
         self,
         other: OwnedWriteHalf,
@@ -99,6 +192,18 @@ impl OwnedWriteHalf {
     }
 
     /// The remote address.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # let (server, _) = listener.accept().await?;
+    /// let (_reader, writer) = server.into_split();
+    /// assert_eq!(writer.peer_addr()?, client.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.peer_addr()
     }

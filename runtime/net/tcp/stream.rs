@@ -49,6 +49,27 @@ impl TcpStream {
     /// # Panics
     ///
     /// Outside a runtime.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it closes the socket of the attempt in progress; nothing else is lost.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use runtime::net::{TcpListener, TcpStream};
+    /// let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// let stream = TcpStream::connect(listener.local_addr()?).await?;
+    /// assert_eq!(stream.peer_addr()?, listener.local_addr()?);
+    ///
+    /// // Nothing listens on the port any more: refused.
+    /// let addr = listener.local_addr()?;
+    /// drop((stream, listener));
+    /// let err = TcpStream::connect(addr).await.unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         each_addr(&addr, |addr| async move {
             let stream = TcpStream::new(mio::net::TcpStream::connect(addr)?)?;
@@ -79,12 +100,40 @@ impl TcpStream {
     /// # Panics
     ///
     /// Outside a runtime.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// // E.g. a connection made by a blocking library.
+    /// let std_stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// let mut stream = runtime::net::TcpStream::from_std(std_stream)?;
+    /// let (mut conn, _) = listener.accept().await?;
+    /// conn.write_all(b"hi").await?;
+    /// let mut buf = [0; 2];
+    /// stream.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"hi");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
         TcpStream::new(mio::net::TcpStream::from_std(stream))
     }
 
     /// Turns it back into a std stream (still non-blocking).
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let stream = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// let std_stream = stream.into_std()?;
+    /// std_stream.set_nonblocking(false)?; // to hand it to blocking code
+    /// assert_eq!(std_stream.peer_addr()?, listener.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
         use std::os::fd::{FromRawFd, IntoRawFd};
         let fd = self.io.into_inner().into_raw_fd();
@@ -96,6 +145,28 @@ impl TcpStream {
     write_methods!();
 
     /// Shuts down the read side, the write side (the peer reads end-of-stream), or both.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # let (mut server, _) = listener.accept().await?;
+    /// client.write_all(b"request").await?;
+    /// client.shutdown(std::net::Shutdown::Write)?; // done sending
+    /// let mut request = Vec::new();
+    /// let mut buf = [0; 64];
+    /// loop {
+    ///     match server.read(&mut buf).await? {
+    ///         0 => break, // end of stream
+    ///         n => request.extend_from_slice(&buf[..n]),
+    ///     }
+    /// }
+    /// assert_eq!(request, b"request");
+    /// server.write_all(b"reply").await?; // the other direction still works
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }
@@ -108,33 +179,120 @@ impl TcpStream {
     }
 
     /// The remote address.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// let (server, _) = listener.accept().await?;
+    /// assert_eq!(client.peer_addr()?, listener.local_addr()?);
+    /// assert_eq!(server.peer_addr()?, client.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }
 
     /// The local address.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// let local = client.local_addr()?;
+    /// assert!(local.ip().is_loopback());
+    /// assert_ne!(local.port(), 0); // the OS picked an ephemeral port
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
 
     /// Sets `TCP_NODELAY` (no Nagle batching of small writes).
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// client.set_nodelay(true)?; // request/response traffic: send small writes at once
+    /// assert!(client.nodelay()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.io.get_ref().set_nodelay(nodelay)
     }
 
-    /// Whether `TCP_NODELAY` is set.
+    /// Whether `TCP_NODELAY` is set (off by default).
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// assert!(!client.nodelay()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
         self.io.get_ref().nodelay()
     }
 
     /// Borrowed read and write halves, usable at the same time (e.g. in two branches of
     /// a join).
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # let (mut server, _) = listener.accept().await?;
+    /// // Echo: read and write the same connection at once.
+    /// let (mut reader, mut writer) = server.split();
+    /// let echo = runtime::io::copy(&mut reader, &mut writer);
+    /// let talk = async {
+    ///     client.write_all(b"marco").await?;
+    ///     client.shutdown(std::net::Shutdown::Write)?;
+    ///     let mut buf = [0; 5];
+    ///     client.read_exact(&mut buf).await?;
+    ///     std::io::Result::Ok(buf)
+    /// };
+    /// let (copied, reply) = futures::future::join(echo, talk).await;
+    /// assert_eq!((copied?, &reply?), (5, b"marco"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         split(self)
     }
 
     /// Owned halves that can move to different tasks. Dropping the write half shuts the
     /// write side down.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # let (server, _) = listener.accept().await?;
+    /// let (mut reader, mut writer) = server.into_split();
+    /// let sender = runtime::spawn(async move {
+    ///     writer.write_all(b"from a task").await
+    ///     // `writer` drops here: the client reads end-of-stream
+    /// });
+    /// let mut got = Vec::new();
+    /// futures::AsyncReadExt::read_to_end(&mut client, &mut got).await?;
+    /// assert_eq!(got, b"from a task");
+    /// sender.await??;
+    /// # drop(reader);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         split_owned(self)
     }

@@ -31,11 +31,30 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
-    /// Binds to `path` (which must not exist).
+    /// Binds to `path` (which must not exist). The socket file stays after the listener
+    /// drops: remove it yourself.
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse` if `path` exists (a stale socket file from an earlier run, say).
     ///
     /// # Panics
     ///
     /// Outside a runtime.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use runtime::net::UnixListener;
+    /// let path = std::env::temp_dir().join(format!("runtime-doc-bind-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path); // a stale file would make `bind` fail
+    /// let listener = UnixListener::bind(&path)?;
+    /// assert_eq!(UnixListener::bind(&path).unwrap_err().kind(), std::io::ErrorKind::AddrInUse);
+    /// drop(listener);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         let listener = mio::net::UnixListener::bind(path)?;
         Ok(UnixListener {
@@ -47,7 +66,25 @@ impl UnixListener {
     ///
     /// # Cancel safety
     ///
-    /// Cancel-safe.
+    /// Cancel-safe: a connection is only taken off the queue when this returns it.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use runtime::net::{UnixListener, UnixStream};
+    /// let path = std::env::temp_dir().join(format!("runtime-doc-accept-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let listener = UnixListener::bind(&path)?;
+    /// let mut client = UnixStream::connect(&path).await?;
+    /// let (mut conn, peer) = listener.accept().await?;
+    /// assert!(peer.is_unnamed()); // clients usually have no path
+    /// conn.write_all(b"hello").await?;
+    /// let mut buf = [0; 5];
+    /// client.read_exact(&mut buf).await?;
+    /// std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         let (stream, addr) =
             std::future::poll_fn(|cx| self.io.poll_io(cx, Direction::Read, |l| l.accept())).await?;
@@ -55,6 +92,18 @@ impl UnixListener {
     }
 
     /// The address it listens on.
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let path = std::env::temp_dir().join(format!("runtime-doc-addr-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let listener = runtime::net::UnixListener::bind(&path)?;
+    /// assert_eq!(listener.local_addr()?.as_pathname(), Some(path.as_path()));
+    /// std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
