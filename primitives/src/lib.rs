@@ -11,6 +11,9 @@ pub mod loom;
 #[doc(hidden)]
 pub mod hooks;
 
+#[doc(hidden)]
+pub mod internal;
+
 pub mod channel;
 pub mod oneshot;
 

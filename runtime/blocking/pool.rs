@@ -1,9 +1,9 @@
 //! The pool's threads: submitting a job, spawning a thread, the job loop, shutdown.
 //!
-//! See the module above for the design; `queue` holds the jobs and `idle` the counts.
+//! See the module above for the design; a `SegQueue` holds the jobs and `idle` the counts.
 
 use super::idle::{Assign, Enter, Idle, Sleeper, Wait, MAX_THREADS};
-use super::queue::Queue;
+use runtime_primitives::internal::SegQueue;
 use crate::loom::atomic::{
     AtomicBool, AtomicUsize,
     Ordering::{Relaxed, SeqCst},
@@ -39,7 +39,7 @@ pub(crate) struct Spawner {
 }
 
 struct Inner {
-    queue: Queue<Job>,
+    queue: SegQueue<Job>,
     idle: Idle,
     max_threads: usize,
     /// Threads started and not yet past their stop callback: what shutdown waits for.
@@ -137,7 +137,7 @@ impl Spawner {
     pub(crate) fn new(config: Config) -> Spawner {
         Spawner {
             inner: Arc::new(Inner {
-                queue: Queue::new(),
+                queue: SegQueue::new(),
                 idle: Idle::new(),
                 max_threads: config.max_blocking_threads.min(MAX_THREADS),
                 alive: Mutex::new(0),

@@ -62,7 +62,7 @@ impl<T> Chan<T> {
     pub(crate) fn try_push(&self, value: T) -> Result<(), PushError<T>> {
         match &self.flavor {
             Flavor::Bounded(ring) => ring.push(value)?,
-            Flavor::Unbounded(list) => list.push(value, false)?,
+            Flavor::Unbounded(list) => list.push(value)?,
         }
         self.recv_waiters.notify_one();
         Ok(())
