@@ -18,12 +18,12 @@ pub mod channel;
 pub mod oneshot;
 
 mod barrier;
-mod batch_semaphore;
 mod bounded_semaphore;
 mod condvar;
 mod event;
 mod mutex;
 mod raw_mutex;
+mod raw_semaphore;
 mod rwlock;
 mod semaphore;
 mod thread_waker;

@@ -93,10 +93,7 @@ impl ThreadWaker {
 /// assert_eq!(block_on_thread_until(async { 5 }, soon), Some(5));
 /// assert_eq!(block_on_thread_until(std::future::pending::<()>(), soon), None);
 /// ```
-pub fn block_on_thread_until<F: Future>(
-    fut: F,
-    deadline: std::time::Instant,
-) -> Option<F::Output> {
+pub fn block_on_thread_until<F: Future>(fut: F, deadline: std::time::Instant) -> Option<F::Output> {
     let mut fut = pin!(fut);
     let (parker, waker) = ThreadWaker::new();
     let mut cx = Context::from_waker(&waker);

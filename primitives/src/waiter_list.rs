@@ -48,11 +48,11 @@
 //!   for one, [`notify_batched`] for `notify(n)` / `notify_all`, writing the notification
 //!   (a value, a flag, a generation) into each node's data.
 //! - Semaphore-style (permits, channel capacity): [`WaiterList::with_front`] assigns part of
-//!   what the front waiter needs, `notify_front` once it has it all (see `batch_semaphore.rs`).
+//!   what the front waiter needs, `notify_front` once it has it all (see `raw_semaphore.rs`).
 //! - Barging locks: a woken waiter that lost the race goes back in front with
 //!   [`WaiterList::register_front`] (see `raw_mutex.rs`).
 //! - Making a `Waiter` costs more than an uncontended fast path: build the node in place
-//!   only when the first poll has to wait (`raw_mutex::Lock`, `batch_semaphore::Acquire`).
+//!   only when the first poll has to wait (`raw_mutex::Lock`, `raw_semaphore::Acquire`).
 //!
 //! # Notifying many
 //!

@@ -182,10 +182,12 @@ impl<T> Ring<T> {
             if stamp == check {
                 // Free: every slot up to it was claimed by a receiver of the previous lap.
                 let new = next(pos, reserved, tail & CLOSED);
-                match self
-                    .tail
-                    .compare_exchange_weak(tail, new, Ordering::SeqCst, Ordering::Relaxed)
-                {
+                match self.tail.compare_exchange_weak(
+                    tail,
+                    new,
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
                     Ok(_) => return Ok(pos),
                     Err(actual) => {
                         tail = actual;

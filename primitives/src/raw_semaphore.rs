@@ -1,5 +1,6 @@
-//! The semaphore engine under `Semaphore`, `BoundedSemaphore`, `Mutex` and `RwLock`: a count
-//! of permits in one atomic word, and a FIFO of waiters for the rest.
+//! The raw semaphore engine under `Semaphore` (and so `BoundedSemaphore`) and `RwLock`: a
+//! count of permits in one atomic word, and a FIFO of waiters for the rest. (`Mutex` has its
+//! own engine, `raw_mutex.rs`.)
 //!
 //! # The permit word
 //!
