@@ -470,8 +470,8 @@ mod tests {
 #[cfg(all(test, runtime_loom))]
 mod loom_tests {
     use super::*;
-    use runtime_primitives::internal::SegQueue;
     use crate::loom::thread;
+    use runtime_primitives::internal::SegQueue;
 
     /// A submit racing a thread that runs out of work: either the submitter claims the
     /// waiting thread, or it sets `PENDING` and the thread, about to wait, pops again;

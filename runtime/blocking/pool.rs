@@ -3,7 +3,6 @@
 //! See the module above for the design; a `SegQueue` holds the jobs and `idle` the counts.
 
 use super::idle::{Assign, Enter, Idle, Sleeper, Wait, MAX_THREADS};
-use runtime_primitives::internal::SegQueue;
 use crate::loom::atomic::{
     AtomicBool, AtomicUsize,
     Ordering::{Relaxed, SeqCst},
@@ -13,6 +12,7 @@ use crate::runtime_config::Config;
 use crate::scheduler::coop;
 use crate::task::{self, JoinHandle, Notified, Schedule, Task, TaskMeta};
 use crate::Handle;
+use runtime_primitives::internal::SegQueue;
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
