@@ -9,7 +9,9 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use crate::hooks;
 use crate::loom::Mutex;
 use crate::thread_waker::block_on_thread;
-use crate::waiter_list::{lock, notify_batched, poll_wait, Status, WaitPoll, Waiter, WaiterList};
+use crate::waiter_list::{
+    lock, notify_batched, poll_wait, HoldsWaiters, Status, WaitPoll, Waiter, WaiterList,
+};
 
 /// Lets `parties` tasks or threads wait until all of them have arrived, then releases them
 /// together; then it is ready for the next round (cyclic). Python's `threading.Barrier`.
@@ -437,6 +439,13 @@ impl Future for Wait<'_> {
     }
 }
 
+impl HoldsWaiters<Note> for State {
+    /// The current round's list.
+    fn waiters(&mut self) -> &mut WaiterList<Note> {
+        &mut self.waiters
+    }
+}
+
 // SAFETY: `node` is structurally pinned (never moved), registered only in its generation's
 // list under `barrier.state`, and `Drop` withdraws it there (`Wait::withdraw`).
 unsafe impl WaitPoll for Wait<'_> {
@@ -459,7 +468,7 @@ unsafe impl WaitPoll for Wait<'_> {
         // SAFETY: `Waiting` (`requeue` checks under the lock): the data is the lock holder's.
         let generation = unsafe { self.node.with_data(|note| note.generation) };
         if generation == state.generation {
-            &mut state.waiters
+            state.waiters()
         } else {
             state.releasing(generation)
         }

@@ -492,10 +492,6 @@ unsafe impl<G, F: Future<Output = ()>> WaitPoll for Notified<'_, G, F> {
         &self.condvar.waiters
     }
 
-    fn list<'s>(self: Pin<&Self>, list: &'s mut WaiterList<()>) -> &'s mut WaiterList<()> {
-        list
-    }
-
     /// Queues the node and drops the guard, which unlocks the mutex.
     fn first(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
         // SAFETY: `guard` is not pinned.

@@ -286,10 +286,6 @@ unsafe impl WaitPoll for Wait<'_> {
         &self.event.waiters
     }
 
-    fn list<'s>(self: Pin<&Self>, list: &'s mut WaiterList<()>) -> &'s mut WaiterList<()> {
-        list
-    }
-
     /// A `set` that came before the lock: done, and the node needs no place in the list
     /// (the `set` wakes only those already queued).
     fn recheck(self: Pin<&Self>, _: &mut WaiterList<()>) -> Option<()> {

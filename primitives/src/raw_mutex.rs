@@ -334,10 +334,6 @@ unsafe impl WaitPoll for Queued<'_> {
         &self.mutex.waiters
     }
 
-    fn list<'s>(self: Pin<&Self>, list: &'s mut WaiterList<Grant>) -> &'s mut WaiterList<Grant> {
-        list
-    }
-
     fn first(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         self.into_ref().lock_or_queue(cx, false)
     }

@@ -411,10 +411,6 @@ unsafe impl WaitPoll for Queued<'_> {
         &self.sem.waiters
     }
 
-    fn list<'s>(self: Pin<&Self>, list: &'s mut WaiterList<Need>) -> &'s mut WaiterList<Need> {
-        list
-    }
-
     fn first(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
         self.into_ref().poll_first(cx)
     }

@@ -597,7 +597,7 @@ pub(crate) unsafe trait WaitPoll {
     /// The node's data.
     type Data;
     /// What the primitive's lock guards (the list, alone or with other state).
-    type State;
+    type State: HoldsWaiters<Self::Data>;
     /// What the poll resolves to.
     type Output;
 
@@ -611,8 +611,10 @@ pub(crate) unsafe trait WaitPoll {
     /// The lock of the list the node waits in.
     fn lock(&self) -> &Mutex<Self::State>;
 
-    /// Under the lock: the list the node waits in.
-    fn list<'s>(self: Pin<&Self>, state: &'s mut Self::State) -> &'s mut WaiterList<Self::Data>;
+    /// Under the lock: the list the node waits in; by default the state's only list.
+    fn list<'s>(self: Pin<&Self>, state: &'s mut Self::State) -> &'s mut WaiterList<Self::Data> {
+        state.waiters()
+    }
 
     /// Under the lock, before a queued node's waker is refreshed: `Some` completes the poll
     /// with the node withdrawn (an event set meanwhile). By default nothing to check.
@@ -633,6 +635,18 @@ pub(crate) unsafe trait WaitPoll {
         Self: Sized,
     {
         requeue(self, cx)
+    }
+}
+
+/// A primitive's locked state: where its waiters wait.
+pub(crate) trait HoldsWaiters<T> {
+    /// The list a new waiter joins.
+    fn waiters(&mut self) -> &mut WaiterList<T>;
+}
+
+impl<T> HoldsWaiters<T> for WaiterList<T> {
+    fn waiters(&mut self) -> &mut WaiterList<T> {
+        self
     }
 }
 

@@ -366,10 +366,6 @@ unsafe impl<R, F: FnMut() -> Option<R> + Unpin> WaitPoll for Attempt<'_, F> {
         &self.waiters.list
     }
 
-    fn list<'s>(self: Pin<&Self>, list: &'s mut WaiterList<()>) -> &'s mut WaiterList<()> {
-        list
-    }
-
     fn first(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
         self.get_mut().run(cx)
     }
