@@ -667,13 +667,15 @@ pub(crate) fn poll_wait<W: WaitPoll>(
     } else {
         None
     };
+    // One load on the fast path: most polls find the node idle (first) or notified.
     let node = wait.as_ref().node();
-    let result = if node.consume_notification() {
-        wait.as_mut().notified(cx)
-    } else if node.status() == Status::Idle {
-        wait.as_mut().first(cx)
-    } else {
-        wait.as_mut().queued(cx)
+    let result = match node.status() {
+        Status::Notified => {
+            node.consume_notification();
+            wait.as_mut().notified(cx)
+        }
+        Status::Idle => wait.as_mut().first(cx),
+        Status::Waiting => wait.as_mut().queued(cx),
     };
     if let (Poll::Ready(_), Some(coop)) = (&result, &mut coop) {
         coop.made_progress();

@@ -329,6 +329,7 @@ struct Attempt<'a, F> {
 }
 
 impl<R, F: FnMut() -> Option<R>> Attempt<'_, F> {
+    #[inline]
     fn run(&mut self, cx: &Context<'_>) -> Poll<R> {
         loop {
             if let Some(out) = (self.attempt)() {
@@ -358,6 +359,7 @@ unsafe impl<R, F: FnMut() -> Option<R> + Unpin> WaitPoll for Attempt<'_, F> {
     type State = WaiterList<()>;
     type Output = R;
 
+    #[inline]
     fn node(self: Pin<&Self>) -> Pin<&Waiter<()>> {
         self.get_ref().node
     }
@@ -366,10 +368,12 @@ unsafe impl<R, F: FnMut() -> Option<R> + Unpin> WaitPoll for Attempt<'_, F> {
         &self.waiters.list
     }
 
+    #[inline]
     fn first(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
         self.get_mut().run(cx)
     }
 
+    #[inline]
     fn notified(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
         self.get_mut().run(cx)
     }
