@@ -35,3 +35,13 @@ impl Drop for ResetGuard {
         hooks::set_budget(self.0);
     }
 }
+
+/// Runs `future` to completion on this thread (which runs no tasks), each poll with a fresh
+/// budget as a task poll gets: the multi-thread `block_on`. The parking itself is the
+/// primitives' `block_on_thread`, the one thread parker of the project.
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    runtime_primitives::internal::block_on_thread(std::future::poll_fn(move |cx| {
+        budget(|| future.as_mut().poll(cx))
+    }))
+}

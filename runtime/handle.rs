@@ -187,7 +187,7 @@ impl Handle {
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = crate::context::enter_runtime(self, false);
-        crate::park::block_on_thread(future)
+        crate::coop::block_on(future)
     }
 
     /// A snapshot of the runtime's counters, from any thread. See [`RuntimeMetrics`].

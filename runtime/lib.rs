@@ -202,7 +202,6 @@ mod driver;
 mod handle;
 mod loom;
 mod metrics;
-mod park;
 mod reactor;
 #[allow(clippy::module_inception)]
 mod runtime;

@@ -102,7 +102,7 @@ impl Runtime {
         let _enter = crate::context::enter_runtime(&self.handle, true);
         match &self.flavor {
             Flavor::CurrentThread(ct) => ct.block_on(future),
-            Flavor::MultiThread(_) => crate::park::block_on_thread(future),
+            Flavor::MultiThread(_) => crate::coop::block_on(future),
         }
     }
 

@@ -1,29 +1,8 @@
 //! Small building blocks shared by the schedulers.
 
-use std::ops::Deref;
-
-/// Pads and aligns a value to two cache lines, so that hot atomics written by different
-/// threads don't share one (adjacent-line prefetch pulls lines in pairs on x86).
-#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
-#[cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64")),
-    repr(align(64))
-)]
-#[derive(Debug, Default)]
-pub(crate) struct CachePadded<T>(T);
-
-impl<T> CachePadded<T> {
-    pub(crate) const fn new(value: T) -> CachePadded<T> {
-        CachePadded(value)
-    }
-}
-
-impl<T> Deref for CachePadded<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
+/// Pads a hot atomic to its own cache line(s); shared with `runtime-primitives`' lock-free
+/// queues.
+pub(crate) use runtime_primitives::internal::CachePadded;
 
 /// A xorshift generator for picking steal victims: fast, and good enough to spread them.
 #[derive(Debug)]

@@ -3,13 +3,15 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{ready, Context, Poll};
+use core::task::{Context, Poll};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use crate::hooks;
 use crate::loom::Mutex;
 use crate::thread_waker::block_on_thread;
-use crate::waiter_list::{lock, notify_batched, Status, Waiter, WaiterList};
+use crate::waiter_list::{
+    lock, notify_batched, poll_wait, HoldsWaiters, Status, WaitPoll, Waiter, WaiterList,
+};
 
 /// Lets `parties` tasks or threads wait until all of them have arrived, then releases them
 /// together; then it is ready for the next round (cyclic). Python's `threading.Barrier`.
@@ -53,7 +55,7 @@ pub struct Barrier {
 /// The action run by each round's leader.
 type Action = Box<dyn FnMut() + Send>;
 
-struct State {
+pub(crate) struct State {
     /// Waiters of the current round (the leader never queues).
     arrived: usize,
     /// The current round; bumped when a round is released or broken.
@@ -81,7 +83,7 @@ impl State {
 
 /// A waiter's data: its round, and its outcome once released.
 #[derive(Default)]
-struct Note {
+pub(crate) struct Note {
     generation: u64,
     outcome: Option<Result<usize, BrokenBarrier>>,
 }
@@ -433,43 +435,57 @@ impl Future for Wait<'_> {
     type Output = Result<BarrierWaitResult, BrokenBarrier>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut coop = ready!(hooks::poll_proceed(cx));
-        // SAFETY: `node` is structurally pinned (never moved; `Drop` withdraws it); the
-        // other fields are not pinned.
-        let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: as above.
-        let node = unsafe { Pin::new_unchecked(&this.node) };
-        let poll = loop {
-            if node.consume_notification() {
-                break Poll::Ready(Wait::outcome(&node));
-            }
-            if !this.arrived {
-                this.arrived = true;
-                break this.barrier.arrive(node, cx);
-            }
-            let mut state = lock(&this.barrier.state);
-            assert!(
-                node.status() != Status::Idle,
-                "`BarrierWait` polled after it completed"
-            );
-            if node.status() == Status::Waiting {
-                // SAFETY: `Waiting`: the data is the lock holder's.
-                let generation = unsafe { node.with_data(|note| note.generation) };
-                let list = if generation == state.generation {
-                    &mut state.waiters
-                } else {
-                    state.releasing(generation)
-                };
-                // SAFETY: the node is linked in this list; this only refreshes its waker.
-                unsafe { list.register(node, cx.waker()) };
-                break Poll::Pending;
-            }
-            // Notified since the check above: take the outcome.
-        };
-        if poll.is_ready() {
-            coop.made_progress();
+        poll_wait(self, cx)
+    }
+}
+
+impl HoldsWaiters<Note> for State {
+    /// The current round's list.
+    fn waiters(&mut self) -> &mut WaiterList<Note> {
+        &mut self.waiters
+    }
+}
+
+// SAFETY: `node` is structurally pinned (never moved), registered only in its generation's
+// list under `barrier.state`, and `Drop` withdraws it there (`Wait::withdraw`).
+unsafe impl WaitPoll for Wait<'_> {
+    type Data = Note;
+    type State = State;
+    type Output = Result<BarrierWaitResult, BrokenBarrier>;
+
+    fn node(self: Pin<&Self>) -> Pin<&Waiter<Note>> {
+        // SAFETY: as above; the other fields are not pinned.
+        unsafe { self.map_unchecked(|wait| &wait.node) }
+    }
+
+    fn lock(&self) -> &Mutex<State> {
+        &self.barrier.state
+    }
+
+    /// The list of the node's round: the current one, or a round being released that has
+    /// not reached it yet.
+    fn list<'s>(self: Pin<&Self>, state: &'s mut State) -> &'s mut WaiterList<Note> {
+        // SAFETY: `Waiting` (`requeue` checks under the lock): the data is the lock holder's.
+        let generation = unsafe { self.node.with_data(|note| note.generation) };
+        if generation == state.generation {
+            state.waiters()
+        } else {
+            state.releasing(generation)
         }
-        poll
+    }
+
+    fn first(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: only `arrived`, which is not pinned, is written through this reference.
+        let this = unsafe { self.get_unchecked_mut() };
+        assert!(!this.arrived, "`BarrierWait` polled after it completed");
+        this.arrived = true;
+        // SAFETY: `node` is structurally pinned (see the `WaitPoll` impl).
+        let node = unsafe { Pin::new_unchecked(&this.node) };
+        this.barrier.arrive(node, cx)
+    }
+
+    fn notified(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Poll::Ready(Wait::outcome(&self.node))
     }
 }
 

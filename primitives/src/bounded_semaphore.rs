@@ -4,7 +4,7 @@ use core::fmt;
 use std::sync::Arc;
 
 use crate::hooks;
-use crate::loom::atomic::Ordering;
+use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
@@ -59,7 +59,7 @@ impl BoundedSemaphore {
             );
         }
         BoundedSemaphore {
-            sem: Arc::new(Semaphore::new_bounded(permits)),
+            sem: Arc::new(Semaphore::with_tally(permits, Tally::bounded())),
             bound: permits,
         }
     }
@@ -104,20 +104,7 @@ impl BoundedSemaphore {
     /// assert_eq!((err.released, err.taken_out), (1, 0));
     /// ```
     pub fn release(&self, n: usize) -> Result<(), OverRelease> {
-        let taken = self.sem.forgotten();
-        let mut out = taken.load(Ordering::Acquire);
-        loop {
-            let Some(left) = out.checked_sub(n) else {
-                return Err(OverRelease {
-                    released: n,
-                    taken_out: out,
-                });
-            };
-            match taken.compare_exchange_weak(out, left, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => break,
-                Err(actual) => out = actual,
-            }
-        }
+        self.sem.tally().take_back(n)?;
         self.sem.release(n);
         Ok(())
     }
@@ -358,6 +345,60 @@ impl fmt::Debug for BoundedSemaphore {
             .field("bound", &self.bound)
             .field("semaphore", &self.sem)
             .finish()
+    }
+}
+
+// ===== impl Tally =====
+
+/// What only a `BoundedSemaphore` needs of its inner [`Semaphore`]: the count of permits
+/// taken out with `forget` and not given back by hand yet, so [`BoundedSemaphore::release`]
+/// can refuse to pass the bound. A plain semaphore's tally is the `UNBOUNDED` mark, which
+/// `forget` only reads, and which also makes `add_permits` refuse to grow a bounded one.
+pub(crate) struct Tally(AtomicUsize);
+
+/// The tally of a semaphore without a bound. No count reaches it: a bounded count is at
+/// most the bound, at most `Semaphore::MAX_PERMITS`.
+const UNBOUNDED: usize = usize::MAX;
+
+impl Tally {
+    pub(crate) fn unbounded() -> Tally {
+        Tally(AtomicUsize::new(UNBOUNDED))
+    }
+
+    fn bounded() -> Tally {
+        Tally(AtomicUsize::new(0))
+    }
+
+    /// Whether this is a `BoundedSemaphore`'s semaphore (fixed at construction).
+    pub(crate) fn is_bounded(&self) -> bool {
+        self.0.load(Ordering::Relaxed) != UNBOUNDED
+    }
+
+    /// Counts `n` permits dropped without being given back.
+    pub(crate) fn forget(&self, n: usize) {
+        if self.is_bounded() {
+            self.0.fetch_add(n, Ordering::AcqRel);
+        }
+    }
+
+    /// Takes `n` forgotten permits off the count, or fails if fewer are out.
+    fn take_back(&self, n: usize) -> Result<(), OverRelease> {
+        let mut out = self.0.load(Ordering::Acquire);
+        loop {
+            let Some(left) = out.checked_sub(n) else {
+                return Err(OverRelease {
+                    released: n,
+                    taken_out: out,
+                });
+            };
+            match self
+                .0
+                .compare_exchange_weak(out, left, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return Ok(()),
+                Err(actual) => out = actual,
+            }
+        }
     }
 }
 

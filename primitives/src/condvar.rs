@@ -12,7 +12,9 @@ use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::Mutex as StateLock;
 use crate::mutex::{Mutex, MutexGuard, OwnedMutexGuard};
 use crate::thread_waker::{block_on_thread, block_on_thread_until};
-use crate::waiter_list::{lock, notify_batched, Status, Waiter, WaiterList, WakeList};
+use crate::waiter_list::{
+    lock, notify_batched, poll_wait, requeue, Status, WaitPoll, Waiter, WaiterList, WakeList,
+};
 
 /// Lets tasks and threads wait, with a [`Mutex`] unlocked, until another one changes the data
 /// behind it and notifies them. Python's `threading.Condition`, split the Rust way: the lock
@@ -441,54 +443,89 @@ impl<'c, G, F> Notified<'c, G, F> {
     }
 }
 
+impl<G, F: Future<Output = ()>> Notified<'_, G, F> {
+    /// If `timer` fired: withdraws the node and says whether a notification came just in
+    /// time anyway.
+    fn timed_out(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Option<bool> {
+        // SAFETY: `timer` is structurally pinned (never moved out).
+        let timer = unsafe { self.as_mut().map_unchecked_mut(|n| &mut n.timer) };
+        if timer.poll(cx).is_pending() {
+            return None;
+        }
+        let condvar = self.condvar;
+        let mut waiters = lock(&condvar.waiters);
+        // SAFETY: we own the node, which is in this list or in none.
+        Some(match unsafe { waiters.remove(&self.node) } {
+            Status::Notified => true, // it came just in time: report it
+            _ => {
+                condvar.waiting.fetch_sub(1, Ordering::SeqCst);
+                false
+            }
+        })
+    }
+}
+
 impl<G, F: Future<Output = ()>> Future for Notified<'_, G, F> {
     type Output = bool;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
-        // SAFETY: `node` and `timer` are structurally pinned (never moved out; `Drop`
-        // withdraws the node); `guard` is not pinned.
-        let this = unsafe { self.get_unchecked_mut() };
+        poll_wait(self, cx)
+    }
+}
+
+// SAFETY: `node` is structurally pinned (never moved out), registered only in
+// `condvar.waiters`, and `Drop` withdraws it under that lock.
+unsafe impl<G, F: Future<Output = ()>> WaitPoll for Notified<'_, G, F> {
+    type Data = ();
+    type State = WaiterList<()>;
+    type Output = bool;
+
+    /// The wait spends no budget: the relock that follows it does.
+    const SPENDS_BUDGET: bool = false;
+
+    fn node(self: Pin<&Self>) -> Pin<&Waiter<()>> {
         // SAFETY: as above.
-        let node = unsafe { Pin::new_unchecked(&this.node) };
-        // SAFETY: as above.
-        let timer = unsafe { Pin::new_unchecked(&mut this.timer) };
-        let condvar = this.condvar;
-        let first_poll = this.guard.is_some();
-        if let Some(guard) = this.guard.take() {
-            let mut waiters = lock(&condvar.waiters);
-            // SAFETY: the node is pinned, owned by this future, withdrawn in `Drop` under
-            // this lock, and registered in no other list.
-            unsafe { waiters.register(node, cx.waker()) };
-            condvar.waiting.fetch_add(1, Ordering::SeqCst);
-            drop(waiters);
-            // Queued before the unlock: whoever locks next and notifies reaches us.
-            drop(guard);
-        }
-        if node.consume_notification() {
-            return Poll::Ready(true);
-        }
-        if timer.poll(cx).is_ready() {
-            let mut waiters = lock(&condvar.waiters);
-            // SAFETY: we own the node, which is in this list or in none.
-            return Poll::Ready(match unsafe { waiters.remove(&node) } {
-                Status::Notified => true, // it came just in time: report it
-                _ => {
-                    condvar.waiting.fetch_sub(1, Ordering::SeqCst);
-                    false
-                }
-            });
-        }
-        if first_poll {
-            return Poll::Pending;
-        }
+        unsafe { self.map_unchecked(|n| &n.node) }
+    }
+
+    fn lock(&self) -> &StateLock<WaiterList<()>> {
+        &self.condvar.waiters
+    }
+
+    /// Queues the node and drops the guard, which unlocks the mutex.
+    fn first(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        // SAFETY: `guard` is not pinned.
+        let Some(guard) = unsafe { self.as_mut().get_unchecked_mut() }.guard.take() else {
+            // Polled again after it completed: wait anew, as a queued wait would.
+            return self.queued(cx);
+        };
+        let condvar = self.condvar;
         let mut waiters = lock(&condvar.waiters);
-        // SAFETY: as at the registration: this refreshes the waker of a queued node.
-        if unsafe { waiters.register(node, cx.waker()) } == Status::Notified {
-            drop(waiters);
-            node.consume_notification();
+        // SAFETY: the node is pinned, owned by this future, withdrawn in `Drop` under this
+        // lock, and registered in no other list.
+        unsafe { waiters.register(self.as_ref().node(), cx.waker()) };
+        condvar.waiting.fetch_add(1, Ordering::SeqCst);
+        drop(waiters);
+        // Queued before the unlock: whoever locks next and notifies reaches us.
+        drop(guard);
+        if self.node.consume_notification() {
             return Poll::Ready(true);
         }
-        Poll::Pending
+        match self.timed_out(cx) {
+            Some(notified) => Poll::Ready(notified),
+            None => Poll::Pending,
+        }
+    }
+
+    fn notified(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<bool> {
+        Poll::Ready(true)
+    }
+
+    fn queued(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        match self.as_mut().timed_out(cx) {
+            Some(notified) => Poll::Ready(notified),
+            None => requeue(self, cx),
+        }
     }
 }
 

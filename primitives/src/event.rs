@@ -3,14 +3,16 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{ready, Context, Poll};
+use core::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::hooks;
 use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::loom::Mutex;
 use crate::thread_waker::{block_on_thread, block_on_thread_until};
-use crate::waiter_list::{lock, notify_batched, Status, Waiter, WaiterList};
+use crate::waiter_list::{
+    lock, notify_batched, poll_wait, requeue, Status, WaitPoll, Waiter, WaiterList,
+};
 
 /// A flag that starts unset; [`wait`](Event::wait) waits until it is [`set`](Event::set).
 /// Python's `threading.Event` (and `gevent.event.Event`), for tasks and threads alike.
@@ -264,33 +266,43 @@ impl Future for Wait<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut coop = ready!(hooks::poll_proceed(cx));
-        let event = self.event;
-        // Woken by a `set`: done, whatever the flag says now.
-        let status = self.node.status();
-        if (status == Status::Notified && self.node.consume_notification())
-            || (status == Status::Idle && event.is_set())
-        {
-            coop.made_progress();
-            return Poll::Ready(());
-        }
-        let mut waiters = lock(&event.waiters);
-        // SAFETY: `node` is structurally pinned (never moved; `Drop` withdraws it under this
-        // lock), and only ever registered in this list.
-        let node = unsafe { self.as_ref().map_unchecked(|wait| &wait.node) };
-        if event.flag.load(Ordering::Acquire) {
-            // SAFETY: we own the node, which is in this list or in none.
-            unsafe { waiters.remove(&node) };
-            coop.made_progress();
-            return Poll::Ready(());
-        }
+        poll_wait(self, cx)
+    }
+}
+
+// SAFETY: `node` is structurally pinned (never moved), registered only in `event.waiters`,
+// and `Drop` withdraws it under that lock.
+unsafe impl WaitPoll for Wait<'_> {
+    type Data = ();
+    type State = WaiterList<()>;
+    type Output = ();
+
+    fn node(self: Pin<&Self>) -> Pin<&Waiter<()>> {
         // SAFETY: as above.
-        if unsafe { waiters.register(node, cx.waker()) } == Status::Notified {
-            node.consume_notification();
-            coop.made_progress();
+        unsafe { self.map_unchecked(|wait| &wait.node) }
+    }
+
+    fn lock(&self) -> &Mutex<WaiterList<()>> {
+        &self.event.waiters
+    }
+
+    /// A `set` that came before the lock: done, and the node needs no place in the list
+    /// (the `set` wakes only those already queued).
+    fn recheck(self: Pin<&Self>, _: &mut WaiterList<()>) -> Option<()> {
+        self.event.flag.load(Ordering::Acquire).then_some(())
+    }
+
+    fn first(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.event.is_set() {
             return Poll::Ready(());
         }
-        Poll::Pending
+        // Queues the node, unless the flag was set before the lock.
+        requeue(self, cx)
+    }
+
+    /// Woken by a `set`: done, whatever the flag says now.
+    fn notified(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        Poll::Ready(())
     }
 }
 

@@ -17,18 +17,40 @@ thread_local! {
 }
 
 /// Replaces the current task's budget, returning the previous one.
+///
+/// ```
+/// use runtime_primitives::hooks;
+///
+/// let before = hooks::set_budget(Some(3));
+/// assert_eq!(hooks::budget(), Some(3));
+/// hooks::set_budget(before);
+/// ```
 #[inline]
 pub fn set_budget(budget: Option<u8>) -> Option<u8> {
     BUDGET.with(|b| b.replace(budget))
 }
 
 /// The budget left in the current poll (`None`: unconstrained).
+///
+/// ```
+/// // Outside a runtime's budgeted poll nothing is counted.
+/// assert_eq!(runtime_primitives::hooks::budget(), None);
+/// ```
 #[inline]
 pub fn budget() -> Option<u8> {
     BUDGET.with(Cell::get)
 }
 
 /// Whether the current poll has any budget left.
+///
+/// ```
+/// use runtime_primitives::hooks;
+///
+/// let before = hooks::set_budget(Some(0));
+/// assert!(!hooks::has_budget_remaining());
+/// hooks::set_budget(before);
+/// assert!(hooks::has_budget_remaining());
+/// ```
 #[inline]
 pub fn has_budget_remaining() -> bool {
     budget() != Some(0)
@@ -40,6 +62,19 @@ pub fn has_budget_remaining() -> bool {
 /// `Pending` too and the task goes to the back of its run queue. The returned guard gives the
 /// unit back if the operation ends up not making progress (dropped without
 /// [`RestoreOnPending::made_progress`]).
+///
+/// ```
+/// use runtime_primitives::hooks;
+/// use std::task::{Context, Poll, Waker};
+///
+/// let mut cx = Context::from_waker(Waker::noop());
+/// let before = hooks::set_budget(Some(1));
+/// let Poll::Ready(mut coop) = hooks::poll_proceed(&mut cx) else { unreachable!() };
+/// coop.made_progress(); // keep the unit spent
+/// drop(coop);
+/// assert!(hooks::poll_proceed(&mut cx).is_pending(), "the budget is spent: yield");
+/// hooks::set_budget(before);
+/// ```
 #[inline]
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
     BUDGET.with(|cell| match cell.get() {
@@ -56,12 +91,38 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
 }
 
 /// Gives a unit of budget back on drop unless the operation made progress.
+///
+/// ```
+/// use runtime_primitives::hooks;
+/// use std::task::{Context, Waker};
+///
+/// let mut cx = Context::from_waker(Waker::noop());
+/// let before = hooks::set_budget(Some(1));
+/// let guard = hooks::poll_proceed(&mut cx);
+/// assert_eq!(hooks::budget(), Some(0));
+/// drop(guard); // no progress: the unit comes back
+/// assert_eq!(hooks::budget(), Some(1));
+/// hooks::set_budget(before);
+/// ```
 #[derive(Debug)]
 #[must_use = "dropping the guard right away gives the budget unit back"]
 pub struct RestoreOnPending(Option<u8>);
 
 impl RestoreOnPending {
     /// Keeps the unit spent: the operation made progress.
+    ///
+    /// ```
+    /// use runtime_primitives::hooks;
+    /// use std::task::{Context, Poll, Waker};
+    ///
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// let before = hooks::set_budget(Some(2));
+    /// if let Poll::Ready(mut coop) = hooks::poll_proceed(&mut cx) {
+    ///     coop.made_progress();
+    /// }
+    /// assert_eq!(hooks::budget(), Some(1));
+    /// hooks::set_budget(before);
+    /// ```
     #[inline]
     pub fn made_progress(&mut self) {
         self.0 = None;
@@ -77,12 +138,24 @@ impl Drop for RestoreOnPending {
 }
 
 /// Marks (or unmarks) the current thread as a runtime worker; returns the previous mark.
+///
+/// ```
+/// use runtime_primitives::hooks;
+///
+/// let was = hooks::set_worker_thread(true);
+/// assert!(hooks::is_worker_thread());
+/// hooks::set_worker_thread(was);
+/// ```
 #[inline]
 pub fn set_worker_thread(is_worker: bool) -> bool {
     WORKER.with(|w| w.replace(is_worker))
 }
 
 /// Whether the current thread is a runtime worker (blocking on it would stall tasks).
+///
+/// ```
+/// assert!(!runtime_primitives::hooks::is_worker_thread());
+/// ```
 #[inline]
 pub fn is_worker_thread() -> bool {
     WORKER.with(Cell::get)
@@ -93,6 +166,17 @@ pub fn is_worker_thread() -> bool {
 /// # Panics
 ///
 /// On a worker thread, with a message naming `op` and the async form to use instead.
+///
+/// ```
+/// use runtime_primitives::hooks;
+///
+/// hooks::assert_can_block("Event::wait_blocking", "event.wait().await"); // a plain thread
+/// let refused = std::thread::spawn(|| {
+///     hooks::set_worker_thread(true);
+///     hooks::assert_can_block("Event::wait_blocking", "event.wait().await");
+/// });
+/// assert!(refused.join().is_err());
+/// ```
 #[track_caller]
 pub fn assert_can_block(op: &str, async_form: &str) {
     if is_worker_thread() {

@@ -11,16 +11,19 @@ pub mod loom;
 #[doc(hidden)]
 pub mod hooks;
 
+#[doc(hidden)]
+pub mod internal;
+
 pub mod channel;
 pub mod oneshot;
 
 mod barrier;
-mod batch_semaphore;
 mod bounded_semaphore;
 mod condvar;
 mod event;
 mod mutex;
 mod raw_mutex;
+mod raw_semaphore;
 mod rwlock;
 mod semaphore;
 mod thread_waker;

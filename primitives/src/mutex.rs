@@ -463,6 +463,12 @@ pub struct TryLockError(());
 impl TryLockError {
     /// The error, for other lock types built on these primitives (such as the `runtime`
     /// crate's reentrant mutex).
+    ///
+    /// ```
+    /// use runtime_primitives::TryLockError;
+    ///
+    /// assert_eq!(TryLockError::new().to_string(), "the lock is held");
+    /// ```
     #[doc(hidden)]
     pub fn new() -> TryLockError {
         TryLockError(())

@@ -38,7 +38,7 @@ use core::task::{ready, Context, Poll};
 use crate::hooks;
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{Mutex, MutexGuard};
-use crate::waiter_list::{lock, Status, Waiter, WaiterList, WakeList};
+use crate::waiter_list::{lock, poll_wait, Status, WaitPoll, Waiter, WaiterList, WakeList};
 
 const LOCKED: usize = 0b0001;
 const QUEUED: usize = 0b0010;
@@ -238,11 +238,6 @@ struct Queued<'a> {
 }
 
 impl Queued<'_> {
-    fn node(self: Pin<&Self>) -> Pin<&Waiter<Grant>> {
-        // SAFETY: the node is a field of a pinned future that never moves out of it.
-        unsafe { self.map_unchecked(|l| &l.node) }
-    }
-
     /// Takes the lock if free, or queues (at the back, or at the front in hand-over mode for a
     /// waiter that just lost a race). `woken`: the caller consumed a "compete" notification,
     /// so `WOKEN` is its to clear.
@@ -303,8 +298,8 @@ impl Queued<'_> {
         Poll::Pending
     }
 
-    /// Acts on a consumed notification.
-    fn notified(self: Pin<&Self>, cx: &Context<'_>) -> Poll<()> {
+    /// Acts on a consumed notification: the lock itself, or a chance to compete for it.
+    fn acquire_notified(self: Pin<&Self>, cx: &Context<'_>) -> Poll<()> {
         // SAFETY: the notification was consumed: the node is `Idle` and ours.
         let owner = unsafe { self.node.with_data(|grant| grant.owner) };
         if owner {
@@ -319,28 +314,32 @@ impl Future for Queued<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut coop = ready!(hooks::poll_proceed(cx));
-        let this = self.into_ref();
-        let result = if this.node.consume_notification() {
-            this.notified(cx)
-        } else if this.node.status() == Status::Idle {
-            this.lock_or_queue(cx, false)
-        } else {
-            let mut waiters = lock(&this.mutex.waiters);
-            // SAFETY: pinned, registered in this list only, removed by `Drop`.
-            match unsafe { waiters.register(this.node(), cx.waker()) } {
-                Status::Notified => {
-                    drop(waiters);
-                    this.node.consume_notification();
-                    this.notified(cx)
-                }
-                _ => Poll::Pending,
-            }
-        };
-        if result.is_ready() {
-            coop.made_progress();
-        }
-        result
+        poll_wait(self, cx)
+    }
+}
+
+// SAFETY: `node` is a structurally pinned field, registered only in `mutex.waiters`, and
+// `Drop` removes it under that lock.
+unsafe impl WaitPoll for Queued<'_> {
+    type Data = Grant;
+    type State = WaiterList<Grant>;
+    type Output = ();
+
+    fn node(self: Pin<&Self>) -> Pin<&Waiter<Grant>> {
+        // SAFETY: the node is a field of a pinned future that never moves out of it.
+        unsafe { self.map_unchecked(|l| &l.node) }
+    }
+
+    fn lock(&self) -> &Mutex<WaiterList<Grant>> {
+        &self.mutex.waiters
+    }
+
+    fn first(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.into_ref().lock_or_queue(cx, false)
+    }
+
+    fn notified(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.into_ref().acquire_notified(cx)
     }
 }
 

@@ -5,9 +5,9 @@ use core::fmt;
 use core::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use crate::batch_semaphore::{RawSemaphore, MAX_PERMITS};
 use crate::hooks;
 use crate::mutex::TryLockError;
+use crate::raw_semaphore::{RawSemaphore, MAX_PERMITS};
 use crate::thread_waker::block_on_thread;
 
 /// How many readers may hold the lock at once; a writer takes all of these permits.

@@ -3,9 +3,9 @@
 use core::fmt;
 use std::sync::Arc;
 
-use crate::batch_semaphore::{self as raw, RawSemaphore};
+use crate::bounded_semaphore::Tally;
 use crate::hooks;
-use crate::loom::atomic::{AtomicUsize, Ordering};
+use crate::raw_semaphore::{self as raw, RawSemaphore};
 use crate::thread_waker::block_on_thread;
 
 /// A counting semaphore: a pool of permits that tasks and threads take and give back, so at
@@ -45,10 +45,10 @@ use crate::thread_waker::block_on_thread;
 /// ```
 pub struct Semaphore {
     raw: RawSemaphore,
-    /// Permits removed by `forget` (what a `BoundedSemaphore` may take back by hand).
-    forgotten: AtomicUsize,
-    /// The engine of a `BoundedSemaphore`, whose count must not grow: no `add_permits`.
-    bounded: bool,
+    /// A `BoundedSemaphore`'s count of forgotten permits; one word that a plain semaphore
+    /// only reads (on `forget` and `add_permits`). The permit guards reach a semaphore by
+    /// reference only, so this is the one place where they can find it.
+    tally: Tally,
 }
 
 impl Semaphore {
@@ -83,18 +83,14 @@ impl Semaphore {
                 Self::MAX_PERMITS
             );
         }
-        Semaphore {
-            raw: RawSemaphore::new(permits),
-            forgotten: AtomicUsize::new(0),
-            bounded: false,
-        }
+        Semaphore::with_tally(permits, Tally::unbounded())
     }
 
-    /// The engine of a `BoundedSemaphore` (the caller checked `permits`).
-    pub(crate) fn new_bounded(permits: usize) -> Semaphore {
+    /// A semaphore of `permits` (checked by the caller) with the given tally.
+    pub(crate) fn with_tally(permits: usize, tally: Tally) -> Semaphore {
         Semaphore {
-            bounded: true,
-            ..Semaphore::new(permits)
+            raw: RawSemaphore::new(permits),
+            tally,
         }
     }
 
@@ -133,7 +129,7 @@ impl Semaphore {
     #[track_caller]
     pub fn add_permits(&self, n: usize) {
         assert!(
-            !self.bounded,
+            !self.tally.is_bounded(),
             "add_permits on the semaphore of a BoundedSemaphore would pass its bound; \
              give permits back with BoundedSemaphore::release"
         );
@@ -430,9 +426,9 @@ impl Semaphore {
         self.raw.release(n);
     }
 
-    /// The count of permits removed by `forget` and not yet given back by hand.
-    pub(crate) fn forgotten(&self) -> &AtomicUsize {
-        &self.forgotten
+    /// The bounded semaphore's count of forgotten permits (see [`Tally`]).
+    pub(crate) fn tally(&self) -> &Tally {
+        &self.tally
     }
 }
 
@@ -501,7 +497,7 @@ impl<'a> SemaphorePermit<'a> {
     /// assert_eq!(sem.available_permits(), 2);
     /// ```
     pub fn forget(self) {
-        self.sem.forgotten.fetch_add(self.permits, Ordering::AcqRel);
+        self.sem.tally.forget(self.permits);
         self.forget_silently();
     }
 
@@ -625,7 +621,7 @@ impl OwnedSemaphorePermit {
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
     pub fn forget(mut self) {
-        self.sem.forgotten.fetch_add(self.permits, Ordering::AcqRel);
+        self.sem.tally.forget(self.permits);
         self.permits = 0;
     }
 

@@ -84,10 +84,16 @@ impl ThreadWaker {
 /// while the future is pending. At the deadline the future gets one last poll (a wake that
 /// raced the deadline still counts); `None` means it was still pending, and the caller drops
 /// it, which withdraws it (the timed `*_blocking` forms).
-pub(crate) fn block_on_thread_until<F: Future>(
-    fut: F,
-    deadline: std::time::Instant,
-) -> Option<F::Output> {
+///
+/// ```
+/// use runtime_primitives::internal::block_on_thread_until;
+/// use std::time::{Duration, Instant};
+///
+/// let soon = Instant::now() + Duration::from_millis(10);
+/// assert_eq!(block_on_thread_until(async { 5 }, soon), Some(5));
+/// assert_eq!(block_on_thread_until(std::future::pending::<()>(), soon), None);
+/// ```
+pub fn block_on_thread_until<F: Future>(fut: F, deadline: std::time::Instant) -> Option<F::Output> {
     let mut fut = pin!(fut);
     let (parker, waker) = ThreadWaker::new();
     let mut cx = Context::from_waker(&waker);
@@ -106,9 +112,20 @@ pub(crate) fn block_on_thread_until<F: Future>(
 
 /// Polls `fut` to completion on the current thread, parking it while the future is pending.
 ///
-/// Callers (the `*_blocking` forms) first check `hooks::assert_can_block`, so a runtime
-/// worker is never parked here.
-pub(crate) fn block_on_thread<F: Future>(fut: F) -> F::Output {
+/// Its waker unparks this thread and sets a flag, so an unpark that did not come from it
+/// (another library's, or a stale one) costs no poll, and a wake between a poll and the park
+/// is not lost. Callers (the `*_blocking` forms) first check `hooks::assert_can_block`, so a
+/// runtime worker is never parked here.
+///
+/// ```
+/// use runtime_primitives::{internal::block_on_thread, oneshot};
+///
+/// let (tx, rx) = oneshot::channel();
+/// let sender = std::thread::spawn(move || tx.send("from another thread"));
+/// assert_eq!(block_on_thread(rx), Ok("from another thread"));
+/// sender.join().unwrap().unwrap();
+/// ```
+pub fn block_on_thread<F: Future>(fut: F) -> F::Output {
     let mut fut = pin!(fut);
     let (parker, waker) = ThreadWaker::new();
     let mut cx = Context::from_waker(&waker);

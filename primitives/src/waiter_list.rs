@@ -2,8 +2,6 @@
 //! live inside the pending futures themselves (no allocation per wait), guarded by the owning
 //! primitive's lock.
 //!
-//! Status: ready for use by other primitives.
-//!
 //! # Contract
 //!
 //! A primitive keeps a [`WaiterList<T>`] inside its own `crate::loom::Mutex` (alone or next to
@@ -41,6 +39,10 @@
 //!   the same lock (notify the next waiter, or store it in the primitive's state). Only then
 //!   may the node be dropped. This is what makes every wait cancel-safe.
 //! - Never register one node in two lists.
+//! - Poll through [`poll_wait`]: a [`WaitPoll`] impl gives the primitive's parts (the first
+//!   attempt, what a notification means, which list under which lock), and `poll_wait` runs
+//!   the shared sequence: spend the budget, consume a notification, first poll, or refresh
+//!   the waker under the lock.
 //!
 //! # Shapes of use
 //!
@@ -48,11 +50,11 @@
 //!   for one, [`notify_batched`] for `notify(n)` / `notify_all`, writing the notification
 //!   (a value, a flag, a generation) into each node's data.
 //! - Semaphore-style (permits, channel capacity): [`WaiterList::with_front`] assigns part of
-//!   what the front waiter needs, `notify_front` once it has it all (see `batch_semaphore.rs`).
+//!   what the front waiter needs, `notify_front` once it has it all (see `raw_semaphore.rs`).
 //! - Barging locks: a woken waiter that lost the race goes back in front with
 //!   [`WaiterList::register_front`] (see `raw_mutex.rs`).
 //! - Making a `Waiter` costs more than an uncontended fast path: build the node in place
-//!   only when the first poll has to wait (`raw_mutex::Lock`, `batch_semaphore::Acquire`).
+//!   only when the first poll has to wait (`raw_mutex::Lock`, `raw_semaphore::Acquire`).
 //!
 //! # Notifying many
 //!
@@ -118,8 +120,9 @@ use core::marker::PhantomPinned;
 use core::mem::MaybeUninit;
 use core::pin::Pin;
 use core::ptr::NonNull;
-use core::task::Waker;
+use core::task::{ready, Context, Poll, Waker};
 
+use crate::hooks;
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{Mutex, MutexGuard, UnsafeCell};
 
@@ -577,6 +580,133 @@ pub(crate) fn notify_batched<'a, S, T>(
         }
         guard = lock(mutex);
     }
+}
+
+// ===== the poll of a waiting future =====
+
+/// The parts of a waiting future's poll that differ between primitives; [`poll_wait`] runs
+/// them in the order every primitive shares.
+///
+/// # Safety
+///
+/// [`node`](WaitPoll::node) returns the implementor's own node, structurally pinned; the node
+/// is only ever registered in the list [`list`](WaitPoll::list) returns under
+/// [`lock`](WaitPoll::lock), and the implementor's `Drop` withdraws it under that lock
+/// ([`WaiterList::remove`]) before the node goes.
+pub(crate) unsafe trait WaitPoll {
+    /// The node's data.
+    type Data;
+    /// What the primitive's lock guards (the list, alone or with other state).
+    type State: HoldsWaiters<Self::Data>;
+    /// What the poll resolves to.
+    type Output;
+
+    /// Whether each poll spends a unit of the cooperative budget, given back unless the poll
+    /// completes.
+    const SPENDS_BUDGET: bool = true;
+
+    /// The waiting future's node.
+    fn node(self: Pin<&Self>) -> Pin<&Waiter<Self::Data>>;
+
+    /// The lock of the list the node waits in.
+    fn lock(&self) -> &Mutex<Self::State>;
+
+    /// Under the lock: the list the node waits in; by default the state's only list.
+    fn list<'s>(self: Pin<&Self>, state: &'s mut Self::State) -> &'s mut WaiterList<Self::Data> {
+        state.waiters()
+    }
+
+    /// Under the lock, before a queued node's waker is refreshed: `Some` completes the poll
+    /// with the node withdrawn (an event set meanwhile). By default nothing to check.
+    fn recheck(self: Pin<&Self>, _state: &mut Self::State) -> Option<Self::Output> {
+        None
+    }
+
+    /// The node is idle, never queued: the first poll, which tries at once and queues the
+    /// node if it must wait.
+    fn first(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output>;
+
+    /// The node's notification has just been consumed: act on it.
+    fn notified(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output>;
+
+    /// The node is queued (or was notified after the check): by default [`requeue`].
+    fn queued(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output>
+    where
+        Self: Sized,
+    {
+        requeue(self, cx)
+    }
+}
+
+/// A primitive's locked state: where its waiters wait.
+pub(crate) trait HoldsWaiters<T> {
+    /// The list a new waiter joins.
+    fn waiters(&mut self) -> &mut WaiterList<T>;
+}
+
+impl<T> HoldsWaiters<T> for WaiterList<T> {
+    fn waiters(&mut self) -> &mut WaiterList<T> {
+        self
+    }
+}
+
+/// One poll of a future that waits with a [`Waiter`] node: spends a unit of the budget (if
+/// [`WaitPoll::SPENDS_BUDGET`]); if the node was notified, consumes the notification and
+/// acts on it ([`WaitPoll::notified`]); if it is idle, makes the first attempt
+/// ([`WaitPoll::first`]); if it is queued, refreshes its waker ([`WaitPoll::queued`]).
+///
+/// Cancel safety is the caller's `Drop`: a notified node that is dropped before a poll
+/// consumed its notification passes it on there (see the module's contract).
+#[inline]
+pub(crate) fn poll_wait<W: WaitPoll>(
+    mut wait: Pin<&mut W>,
+    cx: &mut Context<'_>,
+) -> Poll<W::Output> {
+    let mut coop = if W::SPENDS_BUDGET {
+        Some(ready!(hooks::poll_proceed(cx)))
+    } else {
+        None
+    };
+    // One load on the fast path: most polls find the node idle (first) or notified.
+    let node = wait.as_ref().node();
+    let result = match node.status() {
+        Status::Notified => {
+            node.consume_notification();
+            wait.as_mut().notified(cx)
+        }
+        Status::Idle => wait.as_mut().first(cx),
+        Status::Waiting => wait.as_mut().queued(cx),
+    };
+    if let (Poll::Ready(_), Some(coop)) = (&result, &mut coop) {
+        coop.made_progress();
+    }
+    result
+}
+
+/// The queued node's turn of [`poll_wait`]: under the lock, acts on a notification that came
+/// since the lock-free check, or on [`WaitPoll::recheck`], or else refreshes the node's
+/// waker and stays pending.
+pub(crate) fn requeue<W: WaitPoll>(mut wait: Pin<&mut W>, cx: &mut Context<'_>) -> Poll<W::Output> {
+    let this = wait.as_ref();
+    let node = this.node();
+    let mut state = lock(this.lock());
+    // Under the lock the status holds still: only a notifier, which needs this lock, moves
+    // a node out of `Waiting`.
+    if node.status() != Status::Notified {
+        if let Some(out) = this.recheck(&mut state) {
+            // SAFETY: we own the node (the `WaitPoll` contract), which is in this list or in
+            // none.
+            unsafe { this.list(&mut state).remove(&node) };
+            return Poll::Ready(out);
+        }
+        // SAFETY: the node is pinned, registered only in this list, and withdrawn under this
+        // lock before it is dropped (the `WaitPoll` contract).
+        unsafe { this.list(&mut state).register(node, cx.waker()) };
+        return Poll::Pending;
+    }
+    drop(state);
+    node.consume_notification();
+    wait.as_mut().notified(cx)
 }
 
 // ===== impl WakeList =====

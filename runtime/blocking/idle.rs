@@ -470,8 +470,8 @@ mod tests {
 #[cfg(all(test, runtime_loom))]
 mod loom_tests {
     use super::*;
-    use crate::blocking::queue::Queue;
     use crate::loom::thread;
+    use runtime_primitives::internal::SegQueue;
 
     /// A submit racing a thread that runs out of work: either the submitter claims the
     /// waiting thread, or it sets `PENDING` and the thread, about to wait, pops again;
@@ -479,7 +479,7 @@ mod loom_tests {
     #[test]
     fn a_submit_racing_a_thread_going_idle_is_not_lost() {
         loom::model(|| {
-            let q = Arc::new(Queue::new());
+            let q = Arc::new(SegQueue::new());
             let idle = Arc::new(Idle::new());
             // One thread, busy, at the cap: a submit can only claim it or leave the job.
             assert_eq!(idle.claim(1), Assign::Spawn);
@@ -520,7 +520,7 @@ mod loom_tests {
     #[test]
     fn a_submit_racing_shutdown_is_drained() {
         loom::model(|| {
-            let q = Arc::new(Queue::new());
+            let q = Arc::new(SegQueue::new());
             let idle = Arc::new(Idle::new());
             let submitter = {
                 let (q, idle) = (q.clone(), idle.clone());
@@ -556,7 +556,7 @@ mod loom_tests {
     #[test]
     fn a_failed_spawn_racing_a_thread_going_idle_is_not_lost() {
         loom::model(|| {
-            let q = Arc::new(Queue::new());
+            let q = Arc::new(SegQueue::new());
             let idle = Arc::new(Idle::new());
             assert_eq!(idle.claim(2), Assign::Spawn);
             let submitter = {

@@ -12,10 +12,11 @@
 //!
 //! # Design: no lock on the submit path
 //!
-//! A submit is one CAS to push the job on a lock-free MPMC queue (`queue`, crossbeam's
-//! segmented design) plus one CAS on the pool's count word (`idle`) to claim a waiting
-//! thread, and at most one unpark. There is no pool mutex for submitters to queue behind:
-//! 16 threads submitting at once contend only on those two cache lines.
+//! A submit is one CAS to push the job on a lock-free MPMC queue (the segmented
+//! `runtime_primitives::internal::SegQueue`, shared with the unbounded channel) plus one CAS
+//! on the pool's count word (`idle`) to claim a waiting thread, and at most one unpark.
+//! There is no pool mutex for submitters to queue behind: 16 threads submitting at once
+//! contend only on those two cache lines.
 //!
 //! - *Claim, don't hand over.* A submitter doesn't pick a thread or a slot: it moves one
 //!   unit from `idle` to `notify` and some waiting thread takes it and pops a job. Threads
@@ -53,7 +54,6 @@
 
 mod idle;
 mod pool;
-mod queue;
 
 pub(crate) use pool::Spawner;
 

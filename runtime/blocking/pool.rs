@@ -1,9 +1,8 @@
 //! The pool's threads: submitting a job, spawning a thread, the job loop, shutdown.
 //!
-//! See the module above for the design; `queue` holds the jobs and `idle` the counts.
+//! See the module above for the design; a `SegQueue` holds the jobs and `idle` the counts.
 
 use super::idle::{Assign, Enter, Idle, Sleeper, Wait, MAX_THREADS};
-use super::queue::Queue;
 use crate::coop;
 use crate::loom::atomic::{
     AtomicBool, AtomicUsize,
@@ -13,6 +12,7 @@ use crate::loom::{Arc, Condvar, Mutex, MutexGuard};
 use crate::runtime_config::Config;
 use crate::task_core::{self as task, JoinHandle, Notified, Schedule, Task, TaskMeta};
 use crate::Handle;
+use runtime_primitives::internal::SegQueue;
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
@@ -39,7 +39,7 @@ pub(crate) struct Spawner {
 }
 
 struct Inner {
-    queue: Queue<Job>,
+    queue: SegQueue<Job>,
     idle: Idle,
     max_threads: usize,
     /// Threads started and not yet past their stop callback: what shutdown waits for.
@@ -137,7 +137,7 @@ impl Spawner {
     pub(crate) fn new(config: Config) -> Spawner {
         Spawner {
             inner: Arc::new(Inner {
-                queue: Queue::new(),
+                queue: SegQueue::new(),
                 idle: Idle::new(),
                 max_threads: config.max_blocking_threads.min(MAX_THREADS),
                 alive: Mutex::new(0),

@@ -108,7 +108,7 @@ impl CurrentThread {
     /// thread alone while that thread runs the tasks.
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         let Some(core) = self.take_core() else {
-            return crate::park::block_on_thread(future);
+            return crate::coop::block_on(future);
         };
         let cx = crate::scheduler::Context::CurrentThread(Context {
             handle: self.handle.clone(),

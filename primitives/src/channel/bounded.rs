@@ -36,7 +36,8 @@
 
 use core::mem::MaybeUninit;
 
-use super::queue::{Backoff, CachePadded, PopError, PushError};
+use super::queue::{PopError, PushError};
+use crate::internal::{Backoff, CachePadded};
 use crate::loom::atomic::{fence, AtomicU64, Ordering};
 use crate::loom::UnsafeCell;
 
@@ -86,8 +87,8 @@ impl<T> Ring<T> {
             })
             .collect();
         Ring {
-            head: CachePadded(AtomicU64::new(0)),
-            tail: CachePadded(AtomicU64::new(0)),
+            head: CachePadded::new(AtomicU64::new(0)),
+            tail: CachePadded::new(AtomicU64::new(0)),
             slots,
             cap: cap as u64,
             one_lap,
@@ -163,7 +164,7 @@ impl<T> Ring<T> {
     /// word from `pos`, `reserved` and the `CLOSED` bit); returns the position seen.
     fn claim(&self, next: impl Fn(u64, u64, u64) -> u64) -> Result<u64, PushError<()>> {
         let mut backoff = Backoff::new();
-        let mut tail = self.tail.0.load(Ordering::Relaxed);
+        let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
             if tail & CLOSED != 0 {
                 return Err(PushError::Closed(()));
@@ -181,7 +182,7 @@ impl<T> Ring<T> {
             if stamp == check {
                 // Free: every slot up to it was claimed by a receiver of the previous lap.
                 let new = next(pos, reserved, tail & CLOSED);
-                match self.tail.0.compare_exchange_weak(
+                match self.tail.compare_exchange_weak(
                     tail,
                     new,
                     Ordering::SeqCst,
@@ -196,17 +197,17 @@ impl<T> Ring<T> {
             } else if stamp == self.prev_lap(check) + 1 {
                 // Still holds the previous lap's value: full, unless a receiver just claimed it.
                 fence(Ordering::SeqCst);
-                let head = self.head.0.load(Ordering::Relaxed);
+                let head = self.head.load(Ordering::Relaxed);
                 if head == self.prev_lap(check) {
                     return Err(PushError::Full(()));
                 }
                 backoff.spin();
-                tail = self.tail.0.load(Ordering::Relaxed);
+                tail = self.tail.load(Ordering::Relaxed);
             } else {
                 // A sender of the previous lap has claimed the slot but not written it yet,
                 // or our view of the tail is stale.
                 backoff.snooze();
-                tail = self.tail.0.load(Ordering::Relaxed);
+                tail = self.tail.load(Ordering::Relaxed);
             }
         }
     }
@@ -217,7 +218,7 @@ impl<T> Ring<T> {
     /// the end must be told once they have drained it).
     pub(crate) fn push_reserved(&self, value: T) -> bool {
         let mut backoff = Backoff::new();
-        let mut tail = self.tail.0.load(Ordering::Relaxed);
+        let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
             let pos = self.pos(tail);
             let reserved = self.reserved(tail);
@@ -225,7 +226,6 @@ impl<T> Ring<T> {
             let new = self.word(self.advance(pos, 1), reserved - 1, tail & CLOSED);
             match self
                 .tail
-                .0
                 .compare_exchange_weak(tail, new, Ordering::SeqCst, Ordering::Relaxed)
             {
                 Ok(_) => {
@@ -243,7 +243,7 @@ impl<T> Ring<T> {
     /// Gives back a reservation that will not be used. Returns whether the ring is now closed
     /// with no reservation left.
     pub(crate) fn unreserve(&self) -> bool {
-        let prev = self.tail.0.fetch_sub(1 << 1, Ordering::SeqCst);
+        let prev = self.tail.fetch_sub(1 << 1, Ordering::SeqCst);
         debug_assert!(self.reserved(prev) > 0);
         prev & CLOSED != 0 && self.reserved(prev) == 1
     }
@@ -270,13 +270,13 @@ impl<T> Ring<T> {
     /// Takes the oldest value, or says why there is none.
     pub(crate) fn pop(&self) -> Result<T, PopError> {
         let mut backoff = Backoff::new();
-        let mut head = self.head.0.load(Ordering::Relaxed);
+        let mut head = self.head.load(Ordering::Relaxed);
         loop {
             let slot = self.slot(head);
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == head + 1 {
                 let next = self.advance(head, 1);
-                match self.head.0.compare_exchange_weak(
+                match self.head.compare_exchange_weak(
                     head,
                     next,
                     Ordering::SeqCst,
@@ -298,7 +298,7 @@ impl<T> Ring<T> {
             } else if stamp == head {
                 // Not written yet: empty, unless a sender has claimed it and is writing.
                 fence(Ordering::SeqCst);
-                let tail = self.tail.0.load(Ordering::Relaxed);
+                let tail = self.tail.load(Ordering::Relaxed);
                 if self.pos(tail) == head {
                     return Err(if tail & CLOSED != 0 && self.reserved(tail) == 0 {
                         PopError::Closed
@@ -307,11 +307,11 @@ impl<T> Ring<T> {
                     });
                 }
                 backoff.snooze();
-                head = self.head.0.load(Ordering::Relaxed);
+                head = self.head.load(Ordering::Relaxed);
             } else {
                 // Our view of the head is stale.
                 backoff.spin();
-                head = self.head.0.load(Ordering::Relaxed);
+                head = self.head.load(Ordering::Relaxed);
             }
         }
     }
@@ -320,20 +320,20 @@ impl<T> Ring<T> {
 
     /// Sets `CLOSED`; returns whether this call set it.
     pub(crate) fn close(&self) -> bool {
-        self.tail.0.fetch_or(CLOSED, Ordering::SeqCst) & CLOSED == 0
+        self.tail.fetch_or(CLOSED, Ordering::SeqCst) & CLOSED == 0
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.tail.0.load(Ordering::SeqCst) & CLOSED != 0
+        self.tail.load(Ordering::SeqCst) & CLOSED != 0
     }
 
     /// How many values are queued (a snapshot).
     pub(crate) fn len(&self) -> usize {
         loop {
-            let tail = self.tail.0.load(Ordering::SeqCst);
-            let head = self.head.0.load(Ordering::SeqCst);
+            let tail = self.tail.load(Ordering::SeqCst);
+            let head = self.head.load(Ordering::SeqCst);
             // A consistent pair: the tail did not move while we read the head.
-            if self.pos(self.tail.0.load(Ordering::SeqCst)) != self.pos(tail) {
+            if self.pos(self.tail.load(Ordering::SeqCst)) != self.pos(tail) {
                 continue;
             }
             let (tail, mask) = (self.pos(tail), self.one_lap - 1);
@@ -355,8 +355,8 @@ impl<T> Drop for Ring<T> {
     fn drop(&mut self) {
         // No handle is left, so no send or receive is in flight: every position between head
         // and tail holds a written value.
-        let mut head = self.head.0.load(Ordering::Relaxed);
-        let tail = self.pos(self.tail.0.load(Ordering::Relaxed));
+        let mut head = self.head.load(Ordering::Relaxed);
+        let tail = self.pos(self.tail.load(Ordering::Relaxed));
         while head != tail {
             let slot = self.slot(head);
             // SAFETY: written (see above) and never read: we drop it once, here.

@@ -27,7 +27,9 @@ use super::queue::{PopError, PushError};
 use super::unbounded::List;
 use crate::loom::atomic::{fence, AtomicUsize, Ordering};
 use crate::loom::Mutex;
-use crate::waiter_list::{lock, notify_batched, Status, Waiter, WaiterList, WakeList};
+use crate::waiter_list::{
+    lock, notify_batched, poll_wait, Status, WaitPoll, Waiter, WaiterList, WakeList,
+};
 
 /// The queue under a channel.
 pub(crate) enum Flavor<T> {
@@ -62,7 +64,7 @@ impl<T> Chan<T> {
     pub(crate) fn try_push(&self, value: T) -> Result<(), PushError<T>> {
         match &self.flavor {
             Flavor::Bounded(ring) => ring.push(value)?,
-            Flavor::Unbounded(list) => list.push(value, false)?,
+            Flavor::Unbounded(list) => list.push(value)?,
         }
         self.recv_waiters.notify_one();
         Ok(())
@@ -299,37 +301,87 @@ impl Waiters {
         wakers.wake_all();
     }
 
-    /// One poll of a waiting operation: `attempt` (which returns `None` when it would have
-    /// to wait); if it must wait, register `node` and attempt once more before sleeping.
+    /// One poll of a waiting operation, through the shared [`poll_wait`]: spends a unit of
+    /// the budget, then `attempt` (which returns `None` when it would have to wait); if it
+    /// must wait, registers `node` and attempts once more before sleeping.
     #[inline]
     pub(crate) fn poll_wait<R>(
         &self,
         node: Pin<&Waiter<()>>,
-        cx: &Context<'_>,
-        mut attempt: impl FnMut() -> Option<R>,
+        cx: &mut Context<'_>,
+        attempt: impl FnMut() -> Option<R> + Unpin,
     ) -> Poll<R> {
-        // A notification only says "try again": consume it, whatever it was for. (A load
-        // first: the read-modify-write would cost the fast path, where the node is idle.)
-        if node.status() == Status::Notified {
-            node.consume_notification();
-        }
+        let mut wait = Attempt {
+            waiters: self,
+            node,
+            attempt,
+        };
+        poll_wait(Pin::new(&mut wait), cx)
+    }
+}
+
+/// A channel operation's turn of [`poll_wait`]: a notification only says "try again", so
+/// every turn runs the same attempt, register, attempt sequence.
+struct Attempt<'a, F> {
+    waiters: &'a Waiters,
+    node: Pin<&'a Waiter<()>>,
+    attempt: F,
+}
+
+impl<R, F: FnMut() -> Option<R>> Attempt<'_, F> {
+    #[inline]
+    fn run(&mut self, cx: &Context<'_>) -> Poll<R> {
         loop {
-            if let Some(out) = attempt() {
-                self.cancel(&node);
+            if let Some(out) = (self.attempt)() {
+                self.waiters.cancel(&self.node);
                 return Poll::Ready(out);
             }
-            if self.register(node, cx) == Status::Notified {
+            if self.waiters.register(self.node, cx) == Status::Notified {
                 // Notified between the attempt and the registration.
-                node.consume_notification();
+                self.node.consume_notification();
                 continue;
             }
-            if let Some(out) = attempt() {
+            if let Some(out) = (self.attempt)() {
                 // Leave the list; a notification that came meanwhile goes to the next waiter.
-                self.cancel(&node);
+                self.waiters.cancel(&self.node);
                 return Poll::Ready(out);
             }
             return Poll::Pending;
         }
+    }
+}
+
+// SAFETY: the node belongs to a waiting future (or a receiver's stream slot) that keeps it
+// pinned, registers it only in `waiters.list` (through `Waiters::register`), and calls
+// `Waiters::cancel` before it is dropped.
+unsafe impl<R, F: FnMut() -> Option<R> + Unpin> WaitPoll for Attempt<'_, F> {
+    type Data = ();
+    type State = WaiterList<()>;
+    type Output = R;
+
+    #[inline]
+    fn node(self: Pin<&Self>) -> Pin<&Waiter<()>> {
+        self.get_ref().node
+    }
+
+    fn lock(&self) -> &Mutex<WaiterList<()>> {
+        &self.waiters.list
+    }
+
+    #[inline]
+    fn first(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
+        self.get_mut().run(cx)
+    }
+
+    #[inline]
+    fn notified(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
+        self.get_mut().run(cx)
+    }
+
+    /// A queued node attempts first too: a value may have come while another waiter was the
+    /// one notified.
+    fn queued(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
+        self.get_mut().run(cx)
     }
 }
 

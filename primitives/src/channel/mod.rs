@@ -136,6 +136,14 @@ use crate::loom::Arc;
 use chan::{Chan, Flavor};
 
 /// The largest capacity [`bounded`] accepts (2<sup>24</sup>).
+///
+/// ```
+/// use runtime_primitives::channel;
+///
+/// assert_eq!(channel::MAX_CAPACITY, 1 << 24);
+/// let (tx, _rx) = channel::bounded::<u8>(channel::MAX_CAPACITY.min(1024));
+/// assert_eq!(tx.capacity(), Some(1024));
+/// ```
 pub const MAX_CAPACITY: usize = bounded::MAX_CAPACITY;
 
 /// Creates a channel that holds at most `cap` values: [`Sender::send`] waits while it is

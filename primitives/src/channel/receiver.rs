@@ -3,7 +3,7 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{ready, Context, Poll};
+use core::task::{Context, Poll};
 
 use futures_core::stream::{FusedStream, Stream};
 
@@ -261,7 +261,6 @@ impl<T> Stream for Receiver<T> {
         if this.stream_done {
             return Poll::Ready(None);
         }
-        let mut coop = ready!(hooks::poll_proceed(cx));
         let node = this
             .stream_node
             .get_or_insert_with(|| Box::pin(Waiter::new(())));
@@ -272,7 +271,6 @@ impl<T> Stream for Receiver<T> {
         let Poll::Ready(result) = poll else {
             return Poll::Pending;
         };
-        coop.made_progress();
         this.stream_done = result.is_err();
         Poll::Ready(result.ok())
     }
@@ -315,16 +313,11 @@ impl<T> Future for Recv<'_, T> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut coop = ready!(hooks::poll_proceed(cx));
         let receiver: &Receiver<T> = self.receiver;
         let chan = &receiver.chan;
         // SAFETY: `node` is structurally pinned (never moved; `Drop` withdraws it).
         let node = unsafe { self.as_ref().map_unchecked(|this| &this.node) };
-        let poll = chan.recv_waiters.poll_wait(node, cx, || attempt(chan));
-        if poll.is_ready() {
-            coop.made_progress();
-        }
-        poll
+        chan.recv_waiters.poll_wait(node, cx, || attempt(chan))
     }
 }
 

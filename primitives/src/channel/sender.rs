@@ -3,7 +3,7 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{ready, Context, Poll};
+use core::task::{Context, Poll};
 
 use super::chan::Chan;
 use super::error::{SendError, TrySendError};
@@ -374,7 +374,6 @@ impl<T> Future for Send<'_, T> {
     type Output = Result<(), SendError<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut coop = ready!(hooks::poll_proceed(cx));
         // SAFETY: `node` is never moved out of the pinned future (it is pinned structurally,
         // and `Drop` withdraws it); `sender` and `value` are not pinned.
         let this = unsafe { self.get_unchecked_mut() };
@@ -382,7 +381,7 @@ impl<T> Future for Send<'_, T> {
         let node = unsafe { Pin::new_unchecked(&this.node) };
         let chan = &this.sender.chan;
         let slot = &mut this.value;
-        let poll = chan.send_waiters.poll_wait(node, cx, || {
+        chan.send_waiters.poll_wait(node, cx, || {
             let value = slot.take().expect("`Send` polled after it completed");
             match chan.try_push(value) {
                 Ok(()) => Some(Ok(())),
@@ -392,11 +391,7 @@ impl<T> Future for Send<'_, T> {
                 }
                 Err(PushError::Closed(value)) => Some(Err(SendError(value))),
             }
-        });
-        if poll.is_ready() {
-            coop.made_progress();
-        }
-        poll
+        })
     }
 }
 
@@ -436,15 +431,10 @@ impl<'a, T> Future for Reserve<'a, T> {
     type Output = Result<Permit<'a, T>, SendError<()>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut coop = ready!(hooks::poll_proceed(cx));
         let sender = self.sender;
         // SAFETY: `node` is structurally pinned (never moved; `Drop` withdraws it).
         let node = unsafe { self.as_ref().map_unchecked(|this| &this.node) };
-        let poll = poll_reserve(&sender.chan, node, cx);
-        if poll.is_ready() {
-            coop.made_progress();
-        }
-        poll.map_ok(|()| Permit { sender })
+        poll_reserve(&sender.chan, node, cx).map_ok(|()| Permit { sender })
     }
 }
 
@@ -483,7 +473,6 @@ impl<T> Future for ReserveOwned<T> {
     type Output = Result<OwnedPermit<T>, SendError<()>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut coop = ready!(hooks::poll_proceed(cx));
         // SAFETY: `node` is structurally pinned (never moved; `Drop` withdraws it); `sender`
         // is not pinned.
         let this = unsafe { self.get_unchecked_mut() };
@@ -494,11 +483,7 @@ impl<T> Future for ReserveOwned<T> {
             .chan;
         // SAFETY: as above.
         let node = unsafe { Pin::new_unchecked(&this.node) };
-        let poll = poll_reserve(chan, node, cx);
-        if poll.is_ready() {
-            coop.made_progress();
-        }
-        poll.map(|result| {
+        poll_reserve(chan, node, cx).map(|result| {
             let sender = this.sender.take();
             result.map(|()| OwnedPermit { sender })
         })
@@ -525,7 +510,7 @@ impl<T> fmt::Debug for ReserveOwned<T> {
 fn poll_reserve<T>(
     chan: &Chan<T>,
     node: Pin<&Waiter<()>>,
-    cx: &Context<'_>,
+    cx: &mut Context<'_>,
 ) -> Poll<Result<(), SendError<()>>> {
     chan.send_waiters
         .poll_wait(node, cx, || match chan.try_reserve() {

@@ -1,5 +1,6 @@
-//! The semaphore engine under `Semaphore`, `BoundedSemaphore`, `Mutex` and `RwLock`: a count
-//! of permits in one atomic word, and a FIFO of waiters for the rest.
+//! The raw semaphore engine under `Semaphore` (and so `BoundedSemaphore`) and `RwLock`: a
+//! count of permits in one atomic word, and a FIFO of waiters for the rest. (`Mutex` has its
+//! own engine, `raw_mutex.rs`.)
 //!
 //! # The permit word
 //!
@@ -32,7 +33,7 @@ use core::task::{ready, Context, Poll};
 use crate::hooks;
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{Mutex, MutexGuard};
-use crate::waiter_list::{lock, Status, Waiter, WaiterList, WakeList};
+use crate::waiter_list::{lock, poll_wait, Status, WaitPoll, Waiter, WaiterList, WakeList};
 
 const CLOSED: usize = 0b01;
 const QUEUED: usize = 0b10;
@@ -379,11 +380,9 @@ impl Queued<'_> {
             self.node
                 .with_data(|need| need.needed = self.permits - taken)
         };
-        // SAFETY: `self` is pinned, so the node is; `Drop` removes it under this lock, and it
-        // is only ever registered in this list.
-        let node = unsafe { self.map_unchecked(|a| &a.node) };
-        // SAFETY: as above.
-        unsafe { waiters.register(node, cx.waker()) };
+        // SAFETY: the node is pinned; `Drop` removes it under this lock, and it is only ever
+        // registered in this list.
+        unsafe { waiters.register(self.node(), cx.waker()) };
         Poll::Pending
     }
 }
@@ -392,30 +391,32 @@ impl Future for Queued<'_> {
     type Output = Result<(), ()>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
-        let mut coop = ready!(hooks::poll_proceed(cx));
-        let this = self.into_ref();
-        let result = if this.node.consume_notification() {
-            Poll::Ready(this.finish())
-        } else if this.node.status() == Status::Idle {
-            this.poll_first(cx)
-        } else {
-            let mut waiters = lock(&this.sem.waiters);
-            // SAFETY: pinned, registered in this list only, removed by `Drop`.
-            let node = unsafe { this.map_unchecked(|a| &a.node) };
-            // SAFETY: as above.
-            match unsafe { waiters.register(node, cx.waker()) } {
-                Status::Notified => {
-                    drop(waiters);
-                    this.node.consume_notification();
-                    Poll::Ready(this.finish())
-                }
-                _ => Poll::Pending,
-            }
-        };
-        if result.is_ready() {
-            coop.made_progress();
-        }
-        result
+        poll_wait(self, cx)
+    }
+}
+
+// SAFETY: `node` is a structurally pinned field, registered only in `sem.waiters`, and
+// `Drop` removes it under that lock.
+unsafe impl WaitPoll for Queued<'_> {
+    type Data = Need;
+    type State = WaiterList<Need>;
+    type Output = Result<(), ()>;
+
+    fn node(self: Pin<&Self>) -> Pin<&Waiter<Need>> {
+        // SAFETY: the node is never moved out of the pinned future.
+        unsafe { self.map_unchecked(|a| &a.node) }
+    }
+
+    fn lock(&self) -> &Mutex<WaiterList<Need>> {
+        &self.sem.waiters
+    }
+
+    fn first(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+        self.into_ref().poll_first(cx)
+    }
+
+    fn notified(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+        Poll::Ready(self.finish())
     }
 }
 
