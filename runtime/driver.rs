@@ -56,7 +56,9 @@ impl Driver {
 
     fn turn(&mut self, limit: Option<Duration>) {
         let timeout = self.time.park_timeout(limit);
-        self.io.turn(timeout);
+        if self.io.turn(timeout) {
+            crate::signal::registry::dispatch();
+        }
         self.time.fire_due();
     }
 

@@ -214,6 +214,8 @@ mod util;
 pub mod compat;
 pub mod io;
 pub mod net;
+#[cfg(unix)]
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;

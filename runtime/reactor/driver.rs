@@ -8,12 +8,15 @@
 use crate::reactor::scheduled_io::{Ready, Registration, ScheduledIo};
 use slab::Slab;
 use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
 const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
+/// The process-wide signal pipe (`crate::signal`), registered once per runtime.
+const SIGNAL_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
 const EVENTS_PER_TURN: usize = 1024;
 /// A non-blocking turn this soon after the previous OS poll skips the syscall: busy
 /// workers take such turns every few dozen polls and on every `yield_now` round, and
@@ -38,6 +41,8 @@ pub(crate) struct IoHandle {
 
 struct Shared {
     registry: mio::Registry,
+    /// This runtime's duplicate of the signal pipe's read end, once a listener asked.
+    signal_pipe: OnceLock<OwnedFd>,
     waker: mio::Waker,
     resources: Mutex<Resources>,
     is_shutdown: AtomicBool,
@@ -60,9 +65,10 @@ const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 const GENERATION_MASK: u32 = (usize::MAX >> INDEX_BITS) as u32;
 
 fn token(index: usize, generation: u32) -> mio::Token {
-    // The all-ones index is never used, so no token equals `WAKER_TOKEN`.
+    // The two highest indices are never used, so no token equals `WAKER_TOKEN` or
+    // `SIGNAL_TOKEN`, whatever the generation.
     assert!(
-        index < INDEX_MASK,
+        index < INDEX_MASK - 1,
         "too many IO resources registered at once"
     );
     mio::Token((((generation & GENERATION_MASK) as usize) << INDEX_BITS) | index)
@@ -79,6 +85,7 @@ impl IoDriver {
         let registry = poll.registry().try_clone()?;
         let shared = Arc::new(Shared {
             registry,
+            signal_pipe: OnceLock::new(),
             waker,
             resources: Mutex::new(Resources {
                 slab: Slab::new(),
@@ -99,11 +106,12 @@ impl IoDriver {
     }
 
     /// Waits for IO events (at most `timeout`; `None` waits until woken) and dispatches them.
-    pub(crate) fn turn(&mut self, timeout: Option<Duration>) {
+    /// Returns whether the signal pipe became readable (the caller dispatches signals).
+    pub(crate) fn turn(&mut self, timeout: Option<Duration>) -> bool {
         if timeout == Some(Duration::ZERO) {
             let now = Instant::now();
             if now.duration_since(self.last_poll) < MIN_POLL_INTERVAL {
-                return;
+                return false;
             }
         }
         let res = self.poll.poll(&mut self.events, timeout);
@@ -113,15 +121,20 @@ impl IoDriver {
         }
         match res {
             Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return false,
             Err(e) => panic!("the IO driver failed to poll the OS for events: {e}"),
         }
         self.tick = self.tick.wrapping_add(1);
         let mut count = 0;
+        let mut signalled = false;
         {
             let resources = self.shared.lock();
             for event in self.events.iter() {
                 if event.token() == WAKER_TOKEN {
+                    continue;
+                }
+                if event.token() == SIGNAL_TOKEN {
+                    signalled = true;
                     continue;
                 }
                 count += 1;
@@ -144,6 +157,7 @@ impl IoDriver {
         for waker in self.wake.drain(..) {
             waker.wake();
         }
+        signalled
     }
 
     /// Stops the driver: every registered resource errors out instead of waiting forever.
@@ -225,6 +239,33 @@ impl IoHandle {
         {
             resources.slab.remove(index);
         }
+    }
+
+    /// Watches the process-wide signal pipe (`pipe` is its read end) from this runtime's
+    /// driver, once: its turns then report when a signal arrived.
+    ///
+    /// # Errors
+    ///
+    /// If the pipe can't be duplicated or registered.
+    pub(crate) fn watch_signal_pipe(&self, pipe: BorrowedFd<'_>) -> io::Result<()> {
+        if self.shared.signal_pipe.get().is_some() {
+            return Ok(());
+        }
+        let _one_at_a_time = self.shared.lock(); // one registration even if two race here
+        if self.shared.signal_pipe.get().is_some() {
+            return Ok(());
+        }
+        if self.shared.is_shutdown.load(Ordering::SeqCst) {
+            return Err(crate::reactor::scheduled_io::shutdown_error());
+        }
+        let fd = pipe.try_clone_to_owned()?;
+        self.shared.registry.register(
+            &mut mio::unix::SourceFd(&fd.as_raw_fd()),
+            SIGNAL_TOKEN,
+            mio::Interest::READABLE,
+        )?;
+        let _ = self.shared.signal_pipe.set(fd);
+        Ok(())
     }
 
     /// IO events dispatched so far.
