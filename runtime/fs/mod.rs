@@ -1,7 +1,7 @@
 //! Files and directories: std's `fs`, with every system call on the blocking pool so a
 //! task waiting for the disk doesn't hold up the others on its worker.
 //!
-//! - Whole files: [`read`], [`read_to_string`], [`write`], [`copy`].
+//! - Whole files: [`read`], [`read_to_string`], [`write()`], [`copy`].
 //! - Open files: [`File`] (futures-io [`AsyncRead`], [`AsyncBufRead`], [`AsyncWrite`],
 //!   [`AsyncSeek`], buffered), opened with [`File::open`], [`File::create`] or
 //!   [`OpenOptions`].
@@ -47,10 +47,10 @@
 //! "ready" to `epoll`, so the reactor can't help; the choice was between the pool and
 //! io_uring. The pool is what this crate uses because it works on every kernel and in
 //! every container (io_uring is often disabled by seccomp, and needs 5.6+ for the
-//! operations here), covers every call (`metadata`, `read_dir`, `canonicalize` and
-//! `remove_dir_all` have no io_uring form, or none that is simple), and the blocking
-//! pool's submit path is one CAS (see the pool's docs), so a job costs a few microseconds.
-//! That cost is paid per *job*, not per call: [`File`] buffers, so a loop of small reads or
+//! operations here), covers every call (`read_dir`, `canonicalize` and `remove_dir_all`
+//! have no io_uring form), and is cheap here: the pool's submit path is one CAS, and a
+//! round trip (submit, run, wake the task) measured about 11 µs on the project's 2-core
+//! machine (BENCHMARKS.md, blocking pool). That cost is paid per *job*, not per call: [`File`] buffers, so a loop of small reads or
 //! writes costs one job per 64 KiB, and [`ReadDir`] fetches 32 entries per job. Where
 //! io_uring would win (very many small random reads in flight at once) `benches/fs.rs`
 //! measures this runtime against tokio's and smol's pools; BENCHMARKS.md has the figures.
@@ -63,7 +63,7 @@
 //!   [`source`](std::error::Error::source), which still has the `raw_os_error`.
 //! - **Cancelling doesn't undo**: a job, once queued, runs to the end even if its future
 //!   is dropped (a thread inside a system call can't be stopped); the result is then
-//!   discarded, so a dropped [`write`] may still have written. Each function's
+//!   discarded, so a dropped [`write()`] may still have written. Each function's
 //!   `# Cancel safety` says what that means for it; [`File`]'s own operations keep their
 //!   results for the next call.
 //! - **A runtime is needed**: the free functions and opening a file panic outside one

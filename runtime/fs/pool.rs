@@ -1,13 +1,13 @@
 //! The one road from `fs` to the blocking pool, and what a job's `JoinError` becomes.
 //!
 //! Every filesystem call is a job on the runtime's blocking pool (`crate::blocking`),
-//! submitted through `blocking::Spawner` directly: the same path `Handle::spawn_blocking`
-//! takes, minus nothing, so a file read costs what a `spawn_blocking` round trip costs.
+//! submitted through `Handle::spawn_blocking`, which hands it to `blocking::Spawner` (one
+//! push on the pool's lock-free queue, see `blocking/mod.rs`): a file operation costs what
+//! a `spawn_blocking` round trip costs.
 
-use crate::task_core::{JoinError, JoinHandle, TaskMeta};
+use crate::task_core::{JoinError, JoinHandle};
 use crate::Handle;
 use std::io;
-use std::panic::Location;
 
 /// Queues `f` on `handle`'s blocking pool. The job's spawn location (seen in task dumps)
 /// is the `fs` call that asked for it.
@@ -17,11 +17,7 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    handle.inner.blocking_spawner().spawn_blocking(
-        handle,
-        f,
-        TaskMeta::new(None, Location::caller()),
-    )
+    handle.spawn_blocking(f)
 }
 
 /// The current runtime's handle, for types that keep it so that their later jobs (and
