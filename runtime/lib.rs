@@ -212,6 +212,7 @@ mod util;
 
 #[cfg(feature = "hyper")]
 pub mod compat;
+pub mod fs;
 pub mod io;
 pub mod net;
 #[cfg(unix)]

@@ -117,6 +117,24 @@ pub(crate) fn process_cpu_time() -> Duration {
     time(usage.ru_utime) + time(usage.ru_stime)
 }
 
+/// One table row: the name left-aligned, then right-aligned cells.
+pub(crate) fn print_row<C: std::fmt::Display>(name: &str, cells: impl IntoIterator<Item = C>) {
+    let cells: Vec<_> = cells.into_iter().map(|c| format!("{c:>14}")).collect();
+    println!("{name:<18} | {}", cells.join(" | "));
+}
+
+/// A row of the usual three-way table: this runtime's, tokio's and the third library's
+/// times in ms, then runtime/tokio and runtime/best (over the better of the two others).
+/// Returns runtime/best.
+pub(crate) fn print_times(name: &str, [ours, tokio, other]: [Duration; 3]) -> f64 {
+    let [ours, tokio, other] = [ours, tokio, other].map(ms);
+    let best = ours / tokio.min(other);
+    let times = [ours, tokio, other].map(|t| format!("{t:.1}"));
+    let ratios = [ours / tokio, best].map(|r| format!("{r:.2}"));
+    print_row(name, times.into_iter().chain(ratios));
+    best
+}
+
 /// Milliseconds as a float, for tables.
 pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
