@@ -54,7 +54,8 @@ fn start_ours(workers: usize) -> Running {
         .block_on(runtime::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
     let addr = listener.local_addr().expect("local address");
-    rt.spawn(http::serve(listener));
+    // Connections nobody stops: the bench ends by dropping the runtime.
+    rt.spawn(http::serve(listener, Default::default()));
     Running {
         addr,
         _keep: Box::new(rt),

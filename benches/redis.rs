@@ -24,7 +24,7 @@ mod harness;
 use harness::load::{have, redis_benchmark};
 use harness::{median_f64 as median, Config};
 
-// The example's `main` is not used here, and its `pub fn serve` is reachable only from
+// The example's `main` is not used here, and its `pub` items are reachable only from
 // this binary.
 #[allow(dead_code, unreachable_pub)]
 #[path = "../examples/mini_redis/main.rs"]
@@ -107,7 +107,8 @@ fn main() {
         .block_on(runtime::net::TcpListener::bind("127.0.0.1:0"))
         .expect("binding mini_redis");
     let ours = listener.local_addr().expect("local address").port();
-    let server = rt.spawn(mini_redis::serve(listener));
+    // Connections nobody stops: the server ends when it is aborted.
+    let server = rt.spawn(mini_redis::serve(listener, Default::default()));
     let redis = if have("redis-server") {
         Some(RedisServer::start())
     } else {

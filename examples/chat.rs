@@ -11,6 +11,13 @@
 //! which never waits. So a client that stops reading can't hold anyone up: once its socket
 //! buffers and its outbox (256 lines) are full, the next broadcast finds the outbox full and
 //! disconnects it (the room is told), the way IRC servers drop a client over its send queue.
+//!
+//! On SIGINT or SIGTERM it stops accepting (the listener closes, so new clients are refused)
+//! and tells every client `* the server is shutting down, bye`, then closes its connection
+//! once that line (and whatever was queued before it) is written. A client that doesn't
+//! read it within `--grace SECONDS` (default 5) is cut off. Then it prints a `shutdown:
+//! drained …` line and exits 0; a second signal exits at once (130 for SIGINT). The shared
+//! logic is `examples/support/shutdown.rs`.
 
 use futures::future::{select, Either};
 use futures::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -19,11 +26,15 @@ use runtime::net::{TcpListener, TcpStream};
 use runtime::sync::channel::{self, Receiver, Sender, TrySendError};
 use runtime::sync::Event;
 use runtime::time::{sleep, Duration};
+use shutdown::{Conn, Connections, GracefulShutdown};
 use std::collections::HashMap;
 use std::future::Future;
 use std::io::{self, Write};
 use std::pin::pin;
 use std::sync::{Arc, Mutex};
+
+#[path = "support/shutdown.rs"]
+mod shutdown;
 
 const DEFAULT_ROOM: &str = "lobby";
 /// Lines a client may fall behind by before it is disconnected.
@@ -124,20 +135,32 @@ impl Chat {
 #[runtime::main]
 async fn main() -> io::Result<()> {
     let mut addr = String::from("127.0.0.1:7001");
+    let mut grace = shutdown::DEFAULT_GRACE;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--addr", Some(value)) => addr = value,
+            ("--grace", Some(value)) if shutdown::parse_grace(&value).is_some() => {
+                grace = shutdown::parse_grace(&value).expect("checked above");
+            }
             _ => {
-                eprintln!("usage: chat [--addr HOST:PORT]");
+                eprintln!("usage: chat [--addr HOST:PORT] [--grace SECONDS]");
                 std::process::exit(2);
             }
         }
     }
+    // Before the address is printed: a SIGINT or SIGTERM from then on starts the drain.
+    let shutdown = GracefulShutdown::listen(grace)?;
     let listener = TcpListener::bind(&addr).await?;
     println!("listening on {}", listener.local_addr()?);
     io::stdout().flush()?;
+    let conns = shutdown.connections();
+    shutdown.run(serve(listener, conns)).await
+}
 
+/// Accepts clients until the future is dropped, each counted in `conns` while it is
+/// connected.
+async fn serve(listener: TcpListener, conns: Connections) {
     let chat = Arc::new(Chat::default());
     for id in 1.. {
         let stream = match listener.accept().await {
@@ -150,8 +173,9 @@ async fn main() -> io::Result<()> {
             }
         };
         let chat = chat.clone();
+        let conn = conns.track();
         runtime::spawn(async move {
-            match client(&chat, id, stream).await {
+            match client(&chat, id, stream, conn).await {
                 // A reset is the client's way of leaving.
                 Err(e) if e.kind() != io::ErrorKind::ConnectionReset => {
                     eprintln!("client {id}: {e}");
@@ -160,15 +184,17 @@ async fn main() -> io::Result<()> {
             }
         });
     }
-    Ok(())
 }
 
-/// Reads the client's lines until it quits, disconnects or is disconnected.
-async fn client(chat: &Chat, id: u64, stream: TcpStream) -> io::Result<()> {
+/// Reads the client's lines until it quits, disconnects, is disconnected or the server
+/// shuts down.
+async fn client(chat: &Chat, id: u64, stream: TcpStream, conn: Conn) -> io::Result<()> {
     let (reader, writer) = stream.into_split();
     let (outbox, inbox) = channel::bounded::<Line>(OUTBOX);
     let kicked = Arc::new(Event::new());
-    runtime::spawn(write_lines(writer, inbox, kicked.clone()));
+    // The connection is in flight until its writer is done too: it holds a share.
+    let conn = Arc::new(conn);
+    runtime::spawn(write_lines(writer, inbox, kicked.clone(), conn.clone()));
 
     let mut name = format!("guest-{id}");
     let mut room = DEFAULT_ROOM.to_owned();
@@ -189,10 +215,17 @@ async fn client(chat: &Chat, id: u64, stream: TcpStream) -> io::Result<()> {
     let result = loop {
         buf.clear();
         let mut limited = (&mut reader).take(MAX_LINE);
-        let n = match unless_kicked(&kicked, limited.read_until(b'\n', &mut buf)).await {
+        let read = conn.unless_stopping(limited.read_until(b'\n', &mut buf));
+        let n = match unless_kicked(&kicked, read).await {
             None => break Ok(()),
-            Some(Err(e)) => break Err(e),
-            Some(Ok(n)) => n,
+            // The server is shutting down: the writer sends this (after what is queued
+            // before it), then the connection closes.
+            Some(None) => {
+                reply("* the server is shutting down, bye\n".into());
+                break Ok(());
+            }
+            Some(Some(Err(e))) => break Err(e),
+            Some(Some(Ok(n))) => n,
         };
         if n == 0 {
             break Ok(()); // the client closed the connection
@@ -239,7 +272,12 @@ async fn client(chat: &Chat, id: u64, stream: TcpStream) -> io::Result<()> {
 
 /// Sends the outbox's lines to the client, everything queued at once in one write, until
 /// the outbox closes or the client is disconnected.
-async fn write_lines(mut writer: OwnedWriteHalf, inbox: Receiver<Line>, kicked: Arc<Event>) {
+async fn write_lines(
+    mut writer: OwnedWriteHalf,
+    inbox: Receiver<Line>,
+    kicked: Arc<Event>,
+    _conn: Arc<Conn>,
+) {
     let mut batch = Vec::new();
     let send_all = async {
         while let Ok(line) = inbox.recv().await {

@@ -22,15 +22,26 @@
 //!   followed by a close;
 //! - `HEAD` is answered like `GET` without the body; other methods on a route get 405.
 //!
+//! On SIGINT or SIGTERM it stops accepting and drains (`examples/support/shutdown.rs`): a
+//! connection waiting between requests closes at once; one in the middle of a request
+//! reads it to its end and answers it with `Connection: close`, then closes. Connections
+//! still open after `--grace SECONDS` (default 5) are cut off; then it prints a
+//! `shutdown: drained …` line and exits 0. A second signal exits at once (130 for SIGINT).
+//!
 //! Not shown: an idle timeout. A client that goes quiet keeps its connection (and task)
 //! until it closes; wrap the read in `runtime::time::timeout` to bound that.
 
 use runtime::net::{TcpListener, TcpStream};
 use runtime::time::{sleep, timeout, Duration};
+use shutdown::{Conn, Connections, GracefulShutdown};
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::net::Shutdown;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+// Relative to this file, so it also holds when `benches/http.rs` includes this file.
+#[path = "support/shutdown.rs"]
+mod shutdown;
 
 /// Bytes asked of the socket per read.
 pub const READ_CHUNK: usize = 8 * 1024;
@@ -56,6 +67,16 @@ pub enum Outcome {
 /// `output` and removing the requests from `input`; a partial request stays for the next
 /// read.
 pub fn respond(input: &mut Vec<u8>, output: &mut Vec<u8>) -> Outcome {
+    respond_with(input, output, true)
+}
+
+/// As [`respond`], for a server that is shutting down: the first complete request is the
+/// last one, answered with `Connection: close` (the client then knows not to send more).
+pub fn respond_last(input: &mut Vec<u8>, output: &mut Vec<u8>) -> Outcome {
+    respond_with(input, output, false)
+}
+
+fn respond_with(input: &mut Vec<u8>, output: &mut Vec<u8>, may_keep_alive: bool) -> Outcome {
     let mut consumed = 0;
     let outcome = loop {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
@@ -87,7 +108,7 @@ pub fn respond(input: &mut Vec<u8>, output: &mut Vec<u8>) -> Outcome {
         if rest.len() < head_len + body_len {
             break Outcome::KeepAlive; // the body is still on its way
         }
-        let keep_alive = keep_alive(&req);
+        let keep_alive = may_keep_alive && keep_alive(&req);
         route(&req, keep_alive, output);
         consumed += head_len + body_len;
         if !keep_alive {
@@ -250,13 +271,15 @@ fn http_date(secs: u64) -> String {
     )
 }
 
-/// Accepts connections forever, serving each in its own task.
-pub async fn serve(listener: TcpListener) {
+/// Accepts connections until the future is dropped, serving each in its own task, counted
+/// in `conns` while it is open.
+pub(crate) async fn serve(listener: TcpListener, conns: Connections) {
     loop {
         match listener.accept().await {
             Ok((stream, _peer)) => {
+                let conn = conns.track();
                 runtime::spawn(async move {
-                    if let Err(e) = connection(stream).await {
+                    if let Err(e) = connection(stream, conn).await {
                         // Resets and the like are the client's business; note them only.
                         if e.kind() != io::ErrorKind::ConnectionReset {
                             eprintln!("connection error: {e}");
@@ -274,19 +297,32 @@ pub async fn serve(listener: TcpListener) {
     }
 }
 
-async fn connection(mut stream: TcpStream) -> io::Result<()> {
+async fn connection(mut stream: TcpStream, conn: Conn) -> io::Result<()> {
     // Each batch of responses goes out in one write; Nagle would only delay it.
     stream.set_nodelay(true)?;
     let mut chunk = [0; READ_CHUNK];
     let mut input = Vec::with_capacity(READ_CHUNK);
     let mut output = Vec::with_capacity(READ_CHUNK);
     loop {
-        let n = stream.read(&mut chunk).await?;
+        let n = if input.is_empty() {
+            // Between requests: a shutdown closes the connection at once.
+            match conn.unless_stopping(stream.read(&mut chunk)).await {
+                Some(read) => read?,
+                None => return Ok(()),
+            }
+        } else {
+            // In the middle of one: it is read to its end even during a shutdown.
+            stream.read(&mut chunk).await?
+        };
         if n == 0 {
             return Ok(());
         }
         input.extend_from_slice(&chunk[..n]);
-        let outcome = respond(&mut input, &mut output);
+        let outcome = if conn.is_stopping() {
+            respond_last(&mut input, &mut output)
+        } else {
+            respond(&mut input, &mut output)
+        };
         stream.write_all(&output).await?;
         output.clear();
         if outcome == Outcome::Close {
@@ -304,19 +340,25 @@ async fn connection(mut stream: TcpStream) -> io::Result<()> {
 #[runtime::main]
 async fn main() -> io::Result<()> {
     let mut addr = String::from("127.0.0.1:8080");
+    let mut grace = shutdown::DEFAULT_GRACE;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--addr", Some(value)) => addr = value,
+            ("--grace", Some(value)) if shutdown::parse_grace(&value).is_some() => {
+                grace = shutdown::parse_grace(&value).expect("checked above");
+            }
             _ => {
-                eprintln!("usage: http [--addr HOST:PORT]");
+                eprintln!("usage: http [--addr HOST:PORT] [--grace SECONDS]");
                 std::process::exit(2);
             }
         }
     }
+    // Before the address is printed: a SIGINT or SIGTERM from then on starts the drain.
+    let shutdown = GracefulShutdown::listen(grace)?;
     let listener = TcpListener::bind(&addr).await?;
     println!("listening on {}", listener.local_addr()?);
     io::stdout().flush()?;
-    serve(listener).await;
-    Ok(())
+    let conns = shutdown.connections();
+    shutdown.run(serve(listener, conns)).await
 }

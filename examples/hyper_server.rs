@@ -5,21 +5,34 @@
 //! hyper brings the HTTP; `runtime::compat::hyper` brings the IO (`HyperIo` over our
 //! `TcpStream`) and the timer hyper's timeouts run on (`HyperTimer`).
 //!
+//! On SIGINT or SIGTERM it stops accepting (the listener closes, so new clients are refused)
+//! and asks each connection for hyper's `graceful_shutdown`: an idle one closes at once, one
+//! with a request under way answers it with `connection: close`, then closes. Connections
+//! still open after `--grace SECONDS` (default 5) are cut off; then it prints a `shutdown:
+//! drained …` line and exits 0. A second signal exits at once (130 for SIGINT). The shared
+//! logic is `examples/support/shutdown.rs`.
+//!
 //! ```text
 //! cargo run --release --features hyper --example hyper_server -- --addr 127.0.0.1:3000
 //! curl http://127.0.0.1:3000/
 //! ```
 
+use futures::future::{select, Either};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use runtime::compat::hyper::{HyperIo, HyperTimer};
-use runtime::net::TcpListener;
+use runtime::net::{TcpListener, TcpStream};
+use shutdown::{Conn, Connections, GracefulShutdown};
 use std::convert::Infallible;
 use std::io::Write;
+use std::pin::pin;
 use std::time::Duration;
+
+#[path = "support/shutdown.rs"]
+mod shutdown;
 
 async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let response = match (req.method(), req.uri().path()) {
@@ -35,11 +48,19 @@ async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallib
 
 #[runtime::main]
 async fn main() -> std::io::Result<()> {
-    let addr = parse_addr();
+    let (addr, grace) = parse_args();
+    // Before the address is printed: a SIGINT or SIGTERM from then on starts the drain.
+    let shutdown = GracefulShutdown::listen(grace)?;
     let listener = TcpListener::bind(addr.as_str()).await?;
     println!("listening on {}", listener.local_addr()?);
     std::io::stdout().flush()?;
+    let conns = shutdown.connections();
+    shutdown.run(serve(listener, conns)).await
+}
 
+/// Accepts connections until the future is dropped, each counted in `conns` while it is
+/// open.
+async fn serve(listener: TcpListener, conns: Connections) {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(conn) => conn,
@@ -49,15 +70,9 @@ async fn main() -> std::io::Result<()> {
                 continue;
             }
         };
-        // Small responses go out at once instead of waiting on Nagle's algorithm.
-        stream.set_nodelay(true)?;
+        let conn = conns.track();
         runtime::spawn(async move {
-            let served = http1::Builder::new()
-                .timer(HyperTimer::new())
-                .header_read_timeout(Duration::from_secs(10))
-                .serve_connection(HyperIo::new(stream), service_fn(hello))
-                .await;
-            if let Err(e) = served {
+            if let Err(e) = connection(stream, conn).await {
                 // A client going away mid-request is routine; say so on stderr only.
                 eprintln!("connection: {e}");
             }
@@ -65,15 +80,40 @@ async fn main() -> std::io::Result<()> {
     }
 }
 
-/// `--addr HOST:PORT`, default 127.0.0.1:3000.
-fn parse_addr() -> String {
-    let mut args = std::env::args().skip(1);
-    let mut addr = String::from("127.0.0.1:3000");
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => addr = args.next().expect("usage: hyper_server [--addr HOST:PORT]"),
-            _ => panic!("unknown argument {arg:?}; usage: hyper_server [--addr HOST:PORT]"),
+async fn connection(stream: TcpStream, conn: Conn) -> Result<(), hyper::Error> {
+    // Small responses go out at once instead of waiting on Nagle's algorithm.
+    let _ = stream.set_nodelay(true);
+    let served = http1::Builder::new()
+        .timer(HyperTimer::new())
+        .header_read_timeout(Duration::from_secs(10))
+        .serve_connection(HyperIo::new(stream), service_fn(hello));
+    let mut served = pin!(served);
+    match select(served.as_mut(), pin!(conn.stopping())).await {
+        Either::Left((done, _)) => done,
+        Either::Right(((), _)) => {
+            // hyper's own drain: close if idle, else finish the request under way with
+            // `connection: close`; the connection still counts until that is done.
+            served.as_mut().graceful_shutdown();
+            served.await
         }
     }
-    addr
+}
+
+/// `--addr HOST:PORT` (default 127.0.0.1:3000) and `--grace SECONDS` (default 5).
+fn parse_args() -> (String, Duration) {
+    const USAGE: &str = "usage: hyper_server [--addr HOST:PORT] [--grace SECONDS]";
+    let mut args = std::env::args().skip(1);
+    let mut addr = String::from("127.0.0.1:3000");
+    let mut grace = shutdown::DEFAULT_GRACE;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--addr" => addr = args.next().expect(USAGE),
+            "--grace" => {
+                let value = args.next().expect(USAGE);
+                grace = shutdown::parse_grace(&value).expect(USAGE);
+            }
+            _ => panic!("unknown argument {arg:?}; {USAGE}"),
+        }
+    }
+    (addr, grace)
 }

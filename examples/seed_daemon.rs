@@ -16,14 +16,24 @@
 //! `spawn_blocking` job can't be interrupted mid-call, so shutdown waits for the ones already
 //! running (`Runtime::shutdown_timeout` bounds that wait).
 //!
+//! Ctrl-C is Python's `KeyboardInterrupt` in the main thread: here the main task waits for
+//! the worker *or* Ctrl-C, whichever comes first. On Ctrl-C it stops waiting and goes on to
+//! the end, and the runtime's shutdown drops the worker like the daemon: an unfinished task
+//! that nobody awaits is a daemon too.
+//!
 //! ```text
 //! cargo run --release --example seed_daemon
+//! cargo run --release --example seed_daemon -- --worker-ms 10000   # then press Ctrl-C
 //! ```
 
+use std::io::Write;
+use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::{select, Either};
+use runtime::signal::unix::{signal, SignalKind};
 use runtime::sync::Event;
 use runtime::time::{interval, sleep};
 
@@ -37,7 +47,28 @@ impl Drop for Goodbye {
     }
 }
 
+/// Says so if the worker's future is dropped before it finished.
+struct Unfinished;
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        println!("worker: dropped at shutdown, never finished");
+    }
+}
+
 fn main() -> std::io::Result<()> {
+    // How long the worker works: `--worker-ms N` (default 20), long enough to press Ctrl-C.
+    let mut work = Duration::from_millis(20);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next().and_then(|v| v.parse().ok())) {
+            ("--worker-ms", Some(ms)) => work = Duration::from_millis(ms),
+            _ => {
+                eprintln!("usage: seed_daemon [--worker-ms N]");
+                std::process::exit(2);
+            }
+        }
+    }
     let rt = runtime::Runtime::new()?;
     rt.block_on(async {
         // The daemon: a heartbeat that would run forever. Its handle is dropped at once.
@@ -52,13 +83,24 @@ fn main() -> std::io::Result<()> {
             }
         }));
 
-        // The non-daemon work: joined, so it finishes before main goes on.
-        let worker = runtime::spawn(async {
-            sleep(Duration::from_millis(20)).await;
+        // The non-daemon work: joined, so it finishes before main goes on, unless Ctrl-C
+        // comes first. The listener is made before the wait is announced, so a Ctrl-C
+        // after the announcement is never missed (and no longer kills the process).
+        let mut ctrl_c = signal(SignalKind::interrupt())?;
+        let worker = runtime::spawn(async move {
+            let unfinished = Unfinished;
+            sleep(work).await;
+            std::mem::forget(unfinished); // finished: nothing to say on drop
             println!("worker: finished");
             42
         });
-        println!("main: worker returned {}", worker.await.unwrap());
+        println!("main: waiting for the worker (Ctrl-C stops waiting)");
+        std::io::stdout().flush()?;
+        match select(worker, pin!(ctrl_c.recv())).await {
+            Either::Left((joined, _)) => println!("main: worker returned {}", joined.unwrap()),
+            // The worker's handle is dropped with the `select`: it is detached now.
+            Either::Right(_) => println!("main: Ctrl-C, leaving the worker to the shutdown"),
+        }
 
         // A blocking job still running at shutdown: not joined, yet waited for.
         let started = Arc::new(Event::new());
@@ -72,9 +114,10 @@ fn main() -> std::io::Result<()> {
         }));
         started.wait().await;
         println!("main: leaving block_on");
-    });
+        std::io::Result::Ok(())
+    })?;
     println!("main: dropping the runtime");
-    drop(rt); // cancels the daemon, waits for the running blocking job
+    drop(rt); // cancels the daemon (and an abandoned worker), waits for the blocking job
     println!("main: runtime gone");
     Ok(())
 }

@@ -431,3 +431,40 @@ fn the_hyper_server_example_answers_over_keep_alive() {
     drop(rt);
     server.stop();
 }
+
+/// The example's drain: an idle keep-alive connection is closed at once, a request under way
+/// is answered with `connection: close`, new connections are refused, and it exits 0.
+#[test]
+fn the_hyper_server_example_drains_on_sigterm() {
+    use std::io::{Read, Write};
+    let mut server = example::Server::start("hyper_server", &["--grace", "5"]);
+    let connect = || {
+        let stream = std::net::TcpStream::connect(server.addr).expect("connect");
+        stream.set_read_timeout(Some(support::HANG_GUARD)).unwrap();
+        stream
+    };
+    let mut idle = connect();
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let mut first = [0; 1024];
+    let n = idle.read(&mut first).unwrap();
+    assert!(first[..n].starts_with(b"HTTP/1.1 200 OK\r\n"));
+    let mut busy = connect();
+    busy.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+
+    let began = server.begin_shutdown(libc::SIGTERM);
+    assert!(began.contains("draining 2 connections"), "{began}");
+    example::assert_refused(server.addr);
+    example::assert_closed_soon(&mut idle);
+    busy.write_all(b"st: t\r\n\r\n").unwrap();
+    let mut response = String::new();
+    busy.read_to_string(&mut response)
+        .expect("the response, then the close");
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    assert!(response.contains("connection: close\r\n"), "{response}");
+    assert!(response.ends_with("Hello, world!\n"), "{response}");
+
+    let (status, out) = server.process.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "{status}\n{out}");
+    assert_eq!(example::drain_report(&out), (2, 0), "{out}");
+}

@@ -1,6 +1,7 @@
 //! The `mini_redis` example, run as a process and driven over loopback by a small RESP client
 //! written on `std::net`: every command, expiry (lazy and swept), pipelining, inline requests,
-//! malformed input, clients that vanish mid-request, and pub/sub between connections.
+//! malformed input, clients that vanish mid-request, pub/sub between connections, and the
+//! drain on SIGTERM.
 //!
 //! Needs the example built: `cargo build --examples --all-features`.
 
@@ -11,7 +12,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::example::Server;
+use support::example::{assert_closed_soon, assert_refused, drain_report, Server};
 use support::HANG_GUARD;
 
 /// A reply, as RESP2 types it.
@@ -655,4 +656,31 @@ fn a_subscriber_that_falls_behind_is_cut_off() {
     eventually("the subscriber's connection is cleaned up", || {
         publisher.info_field("connected_clients") == 1
     });
+}
+
+#[test]
+fn on_sigterm_idle_clients_are_closed_and_the_command_in_flight_is_answered() {
+    let mut server = Server::start("mini_redis", &["--grace", "5"]);
+    let mut idle = Client::connect(server.addr);
+    assert_eq!(idle.cmd(&["SET", "k", "v"]), ok());
+    let mut subscriber = Client::connect(server.addr);
+    assert_eq!(
+        subscriber.cmd(&["SUBSCRIBE", "news"]),
+        arr(vec![bulk("subscribe"), bulk("news"), Int(1)])
+    );
+    let mut busy = Client::connect(server.addr);
+    busy.send_raw(b"*2\r\n$3\r\nGET\r\n$1\r\n");
+
+    let began = server.begin_shutdown(libc::SIGTERM);
+    assert!(began.contains("draining 3 connections"), "{began}");
+    assert_refused(server.addr);
+    assert_closed_soon(&mut idle.writer);
+    assert_closed_soon(&mut subscriber.writer);
+    busy.send_raw(b"k\r\n");
+    assert_eq!(busy.reply(), bulk("v"));
+    busy.expect_closed();
+
+    let (status, out) = server.process.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "{status}\n{out}");
+    assert_eq!(drain_report(&out), (3, 0), "{out}");
 }

@@ -7,8 +7,9 @@
 mod support;
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
-use support::example::stdout_of;
+use support::example::{stdout_of, Process};
 
 /// Runs `name` with `args` and returns its output lines.
 fn lines_of(name: &str, args: &[&str]) -> Vec<String> {
@@ -453,8 +454,9 @@ fn pool_caps_its_threads_and_map_keeps_input_order() {
 fn daemon_task_is_dropped_at_shutdown_and_joined_work_is_awaited() {
     let out = lines_of("seed_daemon", &[]);
     assert_eq!(
-        out[..4],
+        out[..5],
         [
+            "main: waiting for the worker (Ctrl-C stops waiting)",
             "worker: finished",
             "main: worker returned 42",
             "main: leaving block_on",
@@ -462,16 +464,47 @@ fn daemon_task_is_dropped_at_shutdown_and_joined_work_is_awaited() {
         ]
     );
     // Between the drop and its return: the daemon cancelled, the running blocking job awaited.
+    assert_eq!(out.len(), 8, "{out:#?}");
+    let shutdown: BTreeSet<&str> = out[5..7].iter().map(String::as_str).collect();
+    assert!(shutdown.contains("blocking job: finished"), "{out:#?}");
+    assert!(shutdown.iter().any(|l| is_daemon_goodbye(l)), "{out:#?}");
+    assert_eq!(out[7], "main: runtime gone");
+}
+
+fn is_daemon_goodbye(line: &str) -> bool {
+    line.starts_with("daemon: dropped at shutdown after ")
+        && line.ends_with(" ticks, never finished")
+}
+
+#[test]
+fn on_ctrl_c_main_stops_waiting_and_the_runtime_drops_the_worker_too() {
+    // A worker that would take a minute: only Ctrl-C ends the wait for it.
+    let mut seed = Process::start("seed_daemon", &["--worker-ms", "60000"]);
+    assert_eq!(
+        seed.line().as_deref(),
+        Some("main: waiting for the worker (Ctrl-C stops waiting)")
+    );
+    seed.signal(libc::SIGINT);
+    let (status, rest) = seed.wait_exit(Duration::from_secs(30));
+    assert!(status.success(), "{status}:\n{rest}");
+    let out: Vec<&str> = rest.lines().collect();
+    assert_eq!(
+        out[..3],
+        [
+            "main: Ctrl-C, leaving the worker to the shutdown",
+            "main: leaving block_on",
+            "main: dropping the runtime",
+        ]
+    );
+    // The abandoned worker is dropped like the daemon; the blocking job is still awaited.
     assert_eq!(out.len(), 7, "{out:#?}");
-    let shutdown: BTreeSet<&str> = out[4..6].iter().map(String::as_str).collect();
+    let shutdown: BTreeSet<&str> = out[3..6].iter().copied().collect();
     assert!(shutdown.contains("blocking job: finished"), "{out:#?}");
     assert!(
-        shutdown
-            .iter()
-            .any(|l| l.starts_with("daemon: dropped at shutdown after ")
-                && l.ends_with(" ticks, never finished")),
+        shutdown.contains("worker: dropped at shutdown, never finished"),
         "{out:#?}"
     );
+    assert!(shutdown.iter().any(|l| is_daemon_goodbye(l)), "{out:#?}");
     assert_eq!(out[6], "main: runtime gone");
 }
 

@@ -1,15 +1,19 @@
 //! The server examples (`echo`, `http`, `chat`, `proxy`) run as the programs a user starts,
 //! driven by plain `std::net` clients. Every read has a timeout, so a server that stops
-//! answering fails the test instead of hanging it.
+//! answering fails the test instead of hanging it. Each also drains on SIGTERM or SIGINT,
+//! with the connections it holds at that moment.
 
 mod support;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::thread;
-use std::time::Duration;
-use support::example::Server;
+use std::time::{Duration, Instant};
+use support::example::{assert_closed_soon, assert_refused, drain_report, Server};
 use support::HANG_GUARD;
+
+/// How long a server that was told to shut down may take to exit, beyond its grace period.
+const EXIT_GUARD: Duration = Duration::from_secs(10);
 
 fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).expect("connect");
@@ -503,4 +507,135 @@ fn proxy_in_front_of_http() {
         .unwrap();
     assert_eq!(read_response(&mut reader, false).body, b"Hello, world!");
     assert_eq!(read_response(&mut reader, false).status, 200);
+}
+
+// ===== graceful shutdown =====
+
+/// Waits for `server` to exit after its shutdown signal and checks it exited 0 with the
+/// `(drained, cut off)` counts `want`.
+fn assert_drained(mut server: Server, want: (usize, usize)) {
+    let (status, out) = server.process.wait_exit(EXIT_GUARD);
+    assert!(status.success(), "{status}\n{out}");
+    assert_eq!(drain_report(&out), want, "{out}");
+}
+
+fn round_trip(stream: &mut TcpStream, msg: &[u8]) {
+    stream.write_all(msg).unwrap();
+    let mut back = vec![0; msg.len()];
+    stream.read_exact(&mut back).expect("the echo");
+    assert_eq!(back, msg);
+}
+
+#[test]
+fn http_on_sigterm_closes_idle_connections_and_answers_the_request_in_flight() {
+    let mut server = Server::start("http", &["--grace", "5"]);
+    let (mut idle, mut idle_reader) = http_client(&server);
+    idle.write_all(get("/").as_bytes()).unwrap();
+    assert_eq!(read_response(&mut idle_reader, false).status, 200);
+    // Half a request head, then the signal: it is in the middle of a request.
+    let (mut busy, mut busy_reader) = http_client(&server);
+    busy.write_all(b"GET /json HTTP/1.1\r\nHo").unwrap();
+
+    let began = server.begin_shutdown(libc::SIGTERM);
+    assert_eq!(
+        began,
+        "shutdown: SIGTERM: stopped accepting, draining 2 connections for up to 5 s"
+    );
+    assert_refused(server.addr);
+    assert_closed_soon(&mut idle);
+    busy.write_all(b"st: test\r\n\r\n").unwrap();
+    let r = read_response(&mut busy_reader, false);
+    assert_eq!((r.status, r.header("connection")), (200, Some("close")));
+    assert_eq!(r.body, br#"{"message":"Hello, world!"}"#);
+    assert_closed(&mut busy_reader);
+
+    assert_drained(server, (2, 0));
+}
+
+#[test]
+fn http_on_sigint_cuts_a_request_that_never_completes_at_the_grace_period() {
+    let mut server = Server::start("http", &["--grace", "1"]);
+    let (mut stuck, _reader) = http_client(&server);
+    stuck.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+    let signalled = Instant::now();
+    assert!(server
+        .begin_shutdown(libc::SIGINT)
+        .starts_with("shutdown: SIGINT: "));
+    assert_closed_soon(&mut stuck);
+    assert_drained(server, (0, 1));
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(1),
+        "cut off before the grace period ended"
+    );
+}
+
+#[test]
+fn echo_keeps_open_connections_echoing_until_they_end_or_the_grace_period_does() {
+    let mut server = Server::start("echo", &["--grace", "1"]);
+    let mut finishing = connect(server.addr);
+    round_trip(&mut finishing, b"before");
+    let mut endless = connect(server.addr);
+    round_trip(&mut endless, b"before");
+
+    server.begin_shutdown(libc::SIGTERM);
+    assert_refused(server.addr);
+    // Open connections are served on; the one its client closes counts as drained.
+    round_trip(&mut finishing, b"after the signal");
+    round_trip(&mut endless, b"after the signal");
+    finishing.shutdown(Shutdown::Write).unwrap();
+    assert!(read_to_end(&mut finishing).is_empty());
+    // The other never ends: cut off at the grace period.
+    assert_closed_soon(&mut endless);
+    assert_drained(server, (1, 1));
+}
+
+#[test]
+fn a_second_signal_during_the_drain_exits_at_once() {
+    let mut server = Server::start("echo", &["--grace", "60"]);
+    let mut open = connect(server.addr);
+    round_trip(&mut open, b"hello");
+    // Once it says so, the first signal was handled: the second can't merge with it.
+    server.begin_shutdown(libc::SIGTERM);
+    assert_refused(server.addr);
+    round_trip(&mut open, b"still draining");
+    server.process.signal(libc::SIGINT);
+    let (status, out) = server.process.wait_exit(EXIT_GUARD);
+    assert_eq!(status.code(), Some(130), "128 + SIGINT\n{out}");
+    assert!(
+        out.contains("shutdown: second signal (SIGINT), exiting with 1 open"),
+        "{out}"
+    );
+}
+
+#[test]
+fn chat_tells_everyone_it_is_shutting_down_and_closes() {
+    let mut server = Server::start("chat", &[]);
+    let mut clients = [ChatClient::connect(&server), ChatClient::connect(&server)];
+    assert!(clients[0].line().ends_with(" joined lobby"));
+    server.begin_shutdown(libc::SIGTERM);
+    for client in &mut clients {
+        // Lines the room sent meanwhile (someone left) may come first.
+        let rest = String::from_utf8(read_to_end(&mut client.reader)).unwrap();
+        assert!(
+            rest.lines()
+                .any(|l| l == "* the server is shutting down, bye"),
+            "{rest:?}"
+        );
+    }
+    assert_refused(server.addr);
+    assert_drained(server, (2, 0));
+}
+
+#[test]
+fn proxy_lets_open_connections_run_to_their_end() {
+    let echo = Server::start("echo", &[]);
+    let mut proxy = Server::start("proxy", &["--to", &echo.addr.to_string()]);
+    let mut client = connect(proxy.addr);
+    round_trip(&mut client, b"before");
+    proxy.begin_shutdown(libc::SIGTERM);
+    assert_refused(proxy.addr);
+    round_trip(&mut client, b"after the signal");
+    client.shutdown(Shutdown::Write).unwrap();
+    assert!(read_to_end(&mut client).is_empty());
+    assert_drained(proxy, (1, 0));
 }

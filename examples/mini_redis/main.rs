@@ -32,6 +32,13 @@
 //!   that vanishes mid-request leaves nothing behind (see `INFO`: `connected_clients`, and
 //!   the runtime's `alive_tasks`).
 //!
+//! - Graceful shutdown on SIGINT or SIGTERM (`examples/support/shutdown.rs`): it stops
+//!   accepting; a connection waiting between commands (or subscribed, waiting for messages)
+//!   closes at once; one with part of a command read reads it to its end, replies, and
+//!   closes. Connections still open after `--grace SECONDS` (default 5) are cut off; it
+//!   prints a `shutdown: drained …` line and exits 0. A second signal exits at once (130
+//!   for SIGINT).
+//!
 //! Files: this one (accepting, the connection loop), `resp.rs` (parsing requests, encoding
 //! replies), `commands.rs` (what each command does), `db.rs` (the keyspace and expiry),
 //! `pubsub.rs` (channels and subscribers).
@@ -62,40 +69,53 @@ mod db;
 mod pubsub;
 #[path = "resp.rs"]
 mod resp;
+#[path = "../support/shutdown.rs"]
+mod shutdown;
 
 use commands::Client;
 use db::{sweep_expired, Db};
 use pubsub::PubSub;
 use resp::{error, parse, ProtocolError};
+use shutdown::{Conn, Connections, GracefulShutdown};
 
 #[runtime::main]
 async fn main() -> io::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut addr = "127.0.0.1:6379".to_owned();
+    let mut grace = shutdown::DEFAULT_GRACE;
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--addr", Some(a)) => addr = a,
+            ("--grace", Some(g)) if shutdown::parse_grace(&g).is_some() => {
+                grace = shutdown::parse_grace(&g).expect("checked above");
+            }
             _ => {
-                eprintln!("usage: mini_redis [--addr HOST:PORT]");
+                eprintln!("usage: mini_redis [--addr HOST:PORT] [--grace SECONDS]");
                 std::process::exit(2);
             }
         }
     }
+    // Before the address is printed: a SIGINT or SIGTERM from then on starts the drain.
+    let shutdown = GracefulShutdown::listen(grace)?;
     let listener = TcpListener::bind(&addr).await?;
     println!("listening on {}", listener.local_addr()?);
     io::stdout().flush()?;
-    serve(listener).await;
-    Ok(())
+    let conns = shutdown.connections();
+    shutdown.run(serve(listener, conns)).await
 }
 
-/// Serves RESP clients accepted from `listener` until the future is dropped.
-pub async fn serve(listener: TcpListener) {
+/// Serves RESP clients accepted from `listener` until the future is dropped, each counted in
+/// `conns` while it is open.
+pub(crate) async fn serve(listener: TcpListener, conns: Connections) {
     let shared = Arc::new(Shared::new());
     // The sweeper lives exactly as long as the server.
     let _sweeper = AbortOnDrop(runtime::spawn(sweep_expired(shared.clone())));
     loop {
         match listener.accept().await {
-            Ok((stream, _)) => drop(runtime::spawn(connection(stream, shared.clone()))),
+            Ok((stream, _)) => {
+                let conn = conns.track();
+                drop(runtime::spawn(connection(stream, shared.clone(), conn)));
+            }
             Err(e) => {
                 // Out of file descriptors or memory: nothing will signal when that ends, so
                 // back off briefly instead of spinning on a listener that stays readable.
@@ -150,17 +170,29 @@ const READ_BUF: usize = 16 * 1024;
 /// dropped.
 const QUERY_LIMIT: usize = 1 << 30;
 
-async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
+async fn connection(mut stream: TcpStream, shared: Arc<Shared>, conn: Conn) {
     // Replies are written whole, once per batch: Nagle would only delay them.
     let _ = stream.set_nodelay(true);
     let mut client = Client::new(shared);
     let mut input = InputBuf::new();
     let mut out = Vec::with_capacity(READ_BUF);
     loop {
+        let idle = input.data().is_empty();
         let Some(spare) = input.spare() else {
             return; // past the query-buffer limit
         };
-        match next_input(&mut stream, spare, client.inbox.as_ref().map(|(_, rx)| rx)).await {
+        let next = next_input(&mut stream, spare, client.inbox.as_ref().map(|(_, rx)| rx));
+        let next = if idle {
+            // Between commands (or subscribed): a shutdown closes the connection at once.
+            match conn.unless_stopping(next).await {
+                Some(next) => next,
+                None => return,
+            }
+        } else {
+            // In the middle of one: it is read to its end even during a shutdown.
+            next.await
+        };
+        match next {
             // Closed or reset: a request it left half-sent is dropped with `input`.
             Input::Read(Ok(0) | Err(_)) => return,
             Input::Read(Ok(n)) => {
@@ -189,7 +221,8 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
                 out = Vec::with_capacity(READ_BUF); // a one-off big reply shouldn't stay
             }
         }
-        if client.quit {
+        // Shutting down: the commands in flight are answered, so close now.
+        if client.quit || (conn.is_stopping() && input.data().is_empty()) {
             drop(client);
             return close_after_last_reply(stream, &mut input.buf).await;
         }
