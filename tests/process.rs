@@ -184,13 +184,18 @@ rt_test!(a_missing_program_is_not_found, |rt| {
 
 // ===== pipes =====
 
+/// `cat` with its stdin and stdout piped.
+fn spawn_cat() -> Child {
+    Command::new("cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn cat")
+}
+
 rt_test!(stdin_piped_to_cat_comes_back, |rt| {
     rt.block_on(async {
-        let mut child = Command::new("cat")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_cat();
         let mut stdin = child.stdin.take().unwrap();
         let mut stdout = child.stdout.take().unwrap();
         stdin.write_all(b"line one\n").await.unwrap();
@@ -295,11 +300,7 @@ rt_test!(a_large_stdout_is_read_in_full, |rt| {
         assert_eq!((out.stdout.len(), out.stderr.len()), (LARGE, LARGE));
 
         // A large stdin too: written while cat echoes it back into a pipe we read.
-        let mut child = Command::new("cat")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_cat();
         let mut stdin = child.stdin.take().unwrap();
         let writer = runtime::spawn(async move { stdin.write_all(&vec![7u8; LARGE]).await });
         let out = timeout(GUARD, child.wait_with_output())

@@ -267,9 +267,10 @@ impl Command {
     /// # async fn main() -> std::io::Result<()> {
     /// use runtime::process::Command;
     /// use std::time::Duration;
-    /// let server = Command::new("sleep").arg("1000").kill_on_drop(true).status();
+    /// let mut server = Command::new("sleep");
+    /// server.arg("1000").kill_on_drop(true);
     /// // Timing out drops the `status` future and its child: `sleep` is killed.
-    /// assert!(runtime::time::timeout(Duration::from_millis(10), server).await.is_err());
+    /// assert!(runtime::time::timeout(Duration::from_millis(10), server.status()).await.is_err());
     /// # Ok(())
     /// # }
     /// ```
@@ -343,6 +344,20 @@ impl Command {
         self.spawn()?.wait().await
     }
 
+    /// Sets stdin to `input()` and stdout and stderr to `output()`, each only where the
+    /// caller made no choice.
+    fn unchosen_stdio(&mut self, input: fn() -> Stdio, output: fn() -> Stdio) {
+        if !self.chosen.stdin {
+            self.std.stdin(input());
+        }
+        if !self.chosen.stdout {
+            self.std.stdout(output());
+        }
+        if !self.chosen.stderr {
+            self.std.stderr(output());
+        }
+    }
+
     /// Runs the child to completion and collects its stdout and stderr. Unless chosen with
     /// [`stdout`](Self::stdout) / [`stderr`](Self::stderr), both are piped and captured,
     /// and stdin is `/dev/null` unless chosen with [`stdin`](Self::stdin) (std's rules).
@@ -371,27 +386,10 @@ impl Command {
     /// # }
     /// ```
     pub async fn output(&mut self) -> io::Result<Output> {
-        let chosen = self.chosen;
-        if !chosen.stdin {
-            self.std.stdin(Stdio::null());
-        }
-        if !chosen.stdout {
-            self.std.stdout(Stdio::piped());
-        }
-        if !chosen.stderr {
-            self.std.stderr(Stdio::piped());
-        }
+        self.unchosen_stdio(Stdio::null, Stdio::piped);
         let child = self.spawn();
-        // Back to the defaults (inherit) for later spawns of this Command.
-        if !chosen.stdin {
-            self.std.stdin(Stdio::inherit());
-        }
-        if !chosen.stdout {
-            self.std.stdout(Stdio::inherit());
-        }
-        if !chosen.stderr {
-            self.std.stderr(Stdio::inherit());
-        }
+        // Back to the defaults for later spawns of this Command.
+        self.unchosen_stdio(Stdio::inherit, Stdio::inherit);
         child?.wait_with_output().await
     }
 }
