@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 #[path = "harness/mod.rs"]
 mod harness;
-use harness::{median, ms, Config};
+use harness::{compare, ms, print_row, Config};
 
 const CPU_JOBS: usize = 8;
 const CPU_STEPS: u64 = 50_000_000;
@@ -240,31 +240,10 @@ fn submit_contention<P: Pool>(pool: &P, submitters: usize) -> Duration {
 
 // ===== harness =====
 
-/// Runs every variant once to warm up, then `runs` rounds of one run of each, interleaved
-/// so that a load change on the machine hits them alike; returns each one's median.
-fn compare(runs: usize, variants: &mut [&mut dyn FnMut() -> Duration]) -> Vec<Duration> {
-    for v in variants.iter_mut() {
-        v();
-    }
-    let mut samples = vec![Vec::with_capacity(runs); variants.len()];
-    for _ in 0..runs {
-        for (v, out) in variants.iter_mut().zip(&mut samples) {
-            out.push(v());
-        }
-    }
-    samples.into_iter().map(median).collect()
-}
-
 /// The three pools, built once for a workload and dropped afterwards, outside the timings.
 fn pools<R>(f: impl FnOnce(&Ours, &Tokio, &Unblock) -> R) -> R {
     let (ours, tokio) = (Ours::build(), Tokio::build());
     f(&ours, &tokio, &Unblock)
-}
-
-/// One table row: the name left-aligned, then right-aligned cells.
-fn print_row<C: std::fmt::Display>(name: &str, cells: impl IntoIterator<Item = C>) {
-    let cells: Vec<_> = cells.into_iter().map(|c| format!("{c:>14}")).collect();
-    println!("{name:<18} | {}", cells.join(" | "));
 }
 
 fn main() {

@@ -21,7 +21,7 @@ mod harness;
 use harness::rt::{
     bench, done, expect_done, join_all, time_in_task, Job, Ours, Rt, Spawner, Tokio,
 };
-use harness::{ms, Config, Smol};
+use harness::{ms, print_row, Config, Smol};
 
 const SPAWN_TASKS: usize = 100_000;
 const YIELD_TASKS: usize = 200;
@@ -283,12 +283,6 @@ macro_rules! workload {
             smol: $f,
         }
     };
-}
-
-/// One table row: the name left-aligned, then right-aligned cells.
-fn print_row<C: std::fmt::Display>(name: &str, cells: impl IntoIterator<Item = C>) {
-    let cells: Vec<_> = cells.into_iter().map(|c| format!("{c:>14}")).collect();
-    println!("{name:<18} | {}", cells.join(" | "));
 }
 
 fn main() {

@@ -184,6 +184,7 @@
 //! - [`time`]: `sleep`, `timeout`, `interval`.
 //! - [`sync`]: locks, semaphores, events, channels, barriers.
 //! - [`net`] and [`io`]: sockets and byte-stream helpers.
+//! - [`process`]: child processes, waited for on the reactor, with async pipes.
 //! - [`Runtime`], [`Builder`], [`Handle`]: running a runtime by hand, spawning onto it from
 //!   other threads, and its [`RuntimeMetrics`].
 //! - `compat::hyper` (feature `hyper`): run hyper 1.x servers and clients here.
@@ -215,6 +216,8 @@ pub mod compat;
 pub mod fs;
 pub mod io;
 pub mod net;
+#[cfg(unix)]
+pub mod process;
 #[cfg(unix)]
 pub mod signal;
 pub mod sync;

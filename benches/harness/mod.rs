@@ -106,6 +106,27 @@ pub(crate) fn median_f64(mut samples: Vec<f64>) -> f64 {
     }
 }
 
+/// Runs every variant once to warm up, then `runs` rounds of one run of each, interleaved
+/// so that a load change on the machine hits them alike; returns each one's median.
+pub(crate) fn compare(runs: usize, variants: &mut [&mut dyn FnMut() -> Duration]) -> Vec<Duration> {
+    for v in variants.iter_mut() {
+        v();
+    }
+    let mut samples = vec![Vec::with_capacity(runs); variants.len()];
+    for _ in 0..runs {
+        for (v, out) in variants.iter_mut().zip(&mut samples) {
+            out.push(v());
+        }
+    }
+    samples.into_iter().map(median).collect()
+}
+
+/// One table row: the name left-aligned in 18 columns, then right-aligned cells.
+pub(crate) fn print_row<C: std::fmt::Display>(name: &str, cells: impl IntoIterator<Item = C>) {
+    let cells: Vec<_> = cells.into_iter().map(|c| format!("{c:>14}")).collect();
+    println!("{name:<18} | {}", cells.join(" | "));
+}
+
 /// User plus system CPU time of all this process's threads so far.
 pub(crate) fn process_cpu_time() -> Duration {
     // SAFETY: all-zero bytes are a valid `rusage` (a struct of integers).
@@ -115,12 +136,6 @@ pub(crate) fn process_cpu_time() -> Duration {
     assert_eq!(rc, 0, "getrusage: {}", std::io::Error::last_os_error());
     let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1_000);
     time(usage.ru_utime) + time(usage.ru_stime)
-}
-
-/// One table row: the name left-aligned, then right-aligned cells.
-pub(crate) fn print_row<C: std::fmt::Display>(name: &str, cells: impl IntoIterator<Item = C>) {
-    let cells: Vec<_> = cells.into_iter().map(|c| format!("{c:>14}")).collect();
-    println!("{name:<18} | {}", cells.join(" | "));
 }
 
 /// A row of the usual three-way table: this runtime's, tokio's and the third library's
