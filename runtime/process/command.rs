@@ -286,10 +286,10 @@ impl Command {
     /// # Errors
     ///
     /// Those of `std::process::Command::spawn`: `NotFound` for a program that doesn't
-    /// exist, `PermissionDenied` for one that isn't executable, … And `Unsupported` where
-    /// the kernel refuses `pidfd_open` (before Linux 5.3, or in a sandbox forbidding it):
-    /// the child is then killed and reaped before `spawn` returns (see the
-    /// [module docs](super#how-an-exit-is-noticed)).
+    /// exist, `PermissionDenied` for one that isn't executable, … Where the kernel refuses
+    /// `pidfd_open` the child is watched through SIGCHLD instead; only if that listener
+    /// can't be made either does `spawn` fail, with the child killed and reaped first (see
+    /// the [module docs](super#how-an-exit-is-noticed)).
     ///
     /// # Panics
     ///

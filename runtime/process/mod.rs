@@ -37,10 +37,11 @@
 //! `waitpid(pid, WNOHANG)`. So a thousand children being waited for cost a thousand fds
 //! and registrations, and no thread, timer or polling loop.
 //!
-//! Where `pidfd_open` fails (older kernels, or a sandbox that forbids it), `spawn` returns
-//! an [`Unsupported`](std::io::ErrorKind::Unsupported) error whose message starts with
-//! `pidfd_open failed:`, after killing and reaping the child it could not watch. (The way
-//! to do without pidfds is SIGCHLD, which arrives with `runtime::signal`.)
+//! Where `pidfd_open` fails (older kernels, or a sandbox that forbids it), the child waits
+//! on `SIGCHLD` instead, through [`runtime::signal`](crate::signal): every delivery makes
+//! each waiting child check its own exit with `waitpid(pid, WNOHANG)`. Still no thread per
+//! child; the cost is one `waitpid` per waiting child per SIGCHLD. Only if even that
+//! listener can't be made does `spawn` fail, after killing and reaping the child.
 //!
 //! # Dropping a child
 //!

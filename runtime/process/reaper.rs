@@ -9,12 +9,14 @@
 //!   `waitpid(pid, WNOHANG)` (std's `try_wait`). No thread, no timer, no polling loop. The
 //!   pid cannot be reused before it is reaped, and only this `Reaper` reaps it, so the
 //!   pidfd always names our child.
-//! - **fallback**, where `pidfd_open` fails (old kernels: `ENOSYS`; sandboxes: `EPERM`):
-//!   the readiness-free way is SIGCHLD (on each signal, `try_wait` every child still
-//!   running). `runtime::signal` does not exist yet, so [`Watch::fallback`] is the single
-//!   place that would build that watch; for now it returns an `Unsupported` error naming
-//!   the pidfd failure, and `spawn` kills and reaps the child it could not watch before
-//!   returning that error, so nothing is left running or as a zombie.
+//! - **SIGCHLD**, where `pidfd_open` fails (old kernels: `ENOSYS`; sandboxes: `EPERM`):
+//!   the child gets a `runtime::signal` listener for `SIGCHLD`, and every delivery makes
+//!   it `try_wait` once more. Every listener sees every delivery, and the kernel's
+//!   coalescing of SIGCHLD is harmless: one delivery after several exits wakes every
+//!   waiting child, and each checks its own. The listener is made before the first
+//!   `try_wait`, so an exit is either seen by that check or signalled after it. Should even
+//!   the listener fail, `spawn` kills and reaps the child it could not watch before
+//!   returning the error, so nothing is left running or as a zombie.
 //!
 //! **Drop.** A `Reaper` dropped before its child was reaped (the `Child` was dropped, or a
 //! `status()` future was cancelled) first tries one `try_wait`; if the child still runs, the
@@ -31,6 +33,7 @@
 //! (or by init once this process exits).
 
 use crate::reactor::{Direction, PollEvented};
+use crate::signal::unix::{signal, Signal, SignalKind};
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -106,28 +109,28 @@ impl fmt::Debug for PidFd {
     }
 }
 
-/// How the exit of a running child is noticed. A SIGCHLD-driven variant belongs here once
-/// `runtime::signal` exists; see the module doc.
+/// How the exit of a running child is noticed (see the module doc).
 #[derive(Debug)]
 enum Watch {
     /// Readable (through the reactor) once the child has exited.
     PidFd(PollEvented<PidFd>),
+    /// Some child of this process changed state since the last delivery.
+    SigChld(Signal),
 }
 
 impl Watch {
     /// The watch to use when `pidfd_open` failed with `cause`.
     fn fallback(pid: u32, cause: io::Error) -> io::Result<Watch> {
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            format!(
-                "pidfd_open failed: {cause} (pid {pid}); runtime::process has no other way yet \
-                 to learn that a child exited without a thread per child"
-            ),
-        ))
+        signal(SignalKind::child()).map(Watch::SigChld).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("pidfd_open failed: {cause} (pid {pid}), and so did listening for SIGCHLD: {e}"),
+            )
+        })
     }
 
     /// Ready when the child may have exited; `try_wait` tells for sure.
-    fn poll_exited(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_exited(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
             Watch::PidFd(io) => {
                 let event = ready!(io.poll_ready(cx, Direction::Read))?;
@@ -137,6 +140,7 @@ impl Watch {
                 io.clear_readiness(event);
                 Poll::Ready(Ok(()))
             }
+            Watch::SigChld(sigchld) => sigchld.poll_recv(cx).map(Ok),
         }
     }
 }
@@ -332,19 +336,45 @@ mod tests {
     }
 
     #[test]
-    fn without_pidfd_spawn_fails_clearly_and_leaves_no_process() {
-        let rt = crate::Builder::new_current_thread().build().unwrap();
-        let child = Command::new("sleep")
-            .arg("1000")
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        let pid = child.id();
-        let err = Reaper::with_opener(child, rt.handle().clone(), false, refuse).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::Unsupported);
-        assert!(err.to_string().starts_with("pidfd_open failed: "), "{err}");
-        // Killed and reaped before the error came back: no process, not even a zombie.
-        assert!(!exists(pid), "pid {pid} is still there");
+    fn without_pidfd_children_are_reaped_on_sigchld() {
+        for rt in [
+            crate::Builder::new_current_thread().build().unwrap(),
+            crate::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .unwrap(),
+        ] {
+            // Several at once, exiting close together: their SIGCHLDs may coalesce, and
+            // each must still learn of its own exit.
+            let reapers: Vec<_> = (0..8)
+                .map(|i| {
+                    let child = Command::new("sh")
+                        .args(["-c", &format!("sleep 0.0{i}; exit {i}")])
+                        .stdin(Stdio::null())
+                        .spawn()
+                        .unwrap();
+                    let pid = child.id();
+                    let reaper = Reaper::with_opener(child, rt.handle().clone(), false, refuse);
+                    (pid, reaper.expect("the SIGCHLD watch"))
+                })
+                .collect();
+            let statuses = rt.block_on(async {
+                let mut statuses = Vec::new();
+                for (pid, mut reaper) in reapers {
+                    let wait = std::future::poll_fn(|cx| reaper.poll_wait(cx));
+                    let status = crate::time::timeout(std::time::Duration::from_secs(30), wait)
+                        .await
+                        .expect("a SIGCHLD was missed: the wait never ended")
+                        .unwrap();
+                    statuses.push((pid, status.code()));
+                }
+                statuses
+            });
+            for (i, (pid, code)) in statuses.into_iter().enumerate() {
+                assert_eq!(code, Some(i as i32));
+                assert!(!exists(pid), "pid {pid} left as a zombie");
+            }
+        }
     }
 
     #[test]
