@@ -329,7 +329,7 @@ struct Attempt<'a, F> {
 }
 
 impl<R, F: FnMut() -> Option<R>> Attempt<'_, F> {
-    #[inline]
+    #[inline(always)]
     fn run(&mut self, cx: &Context<'_>) -> Poll<R> {
         loop {
             if let Some(out) = (self.attempt)() {
@@ -380,6 +380,7 @@ unsafe impl<R, F: FnMut() -> Option<R> + Unpin> WaitPoll for Attempt<'_, F> {
 
     /// A queued node attempts first too: a value may have come while another waiter was the
     /// one notified.
+    #[inline]
     fn queued(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
         self.get_mut().run(cx)
     }
