@@ -308,7 +308,9 @@ async fn connection(mut stream: TcpStream, conn: Conn) -> io::Result<()> {
             // Between requests: a shutdown closes the connection at once.
             match conn.unless_stopping(stream.read(&mut chunk)).await {
                 Some(read) => read?,
-                None => return Ok(()),
+                // A request may be on its way: close as after a last response, so it
+                // meets a FIN rather than a reset.
+                None => return close_after_last_response(stream, &mut chunk).await,
             }
         } else {
             // In the middle of one: it is read to its end even during a shutdown.
@@ -326,15 +328,22 @@ async fn connection(mut stream: TcpStream, conn: Conn) -> io::Result<()> {
         stream.write_all(&output).await?;
         output.clear();
         if outcome == Outcome::Close {
-            stream.shutdown(Shutdown::Write)?;
-            let drain = async {
-                while stream.read(&mut chunk).await? > 0 {}
-                io::Result::Ok(())
-            };
-            let _ = timeout(LINGER, drain).await;
-            return Ok(());
+            return close_after_last_response(stream, &mut chunk).await;
         }
     }
+}
+
+/// Ends our side, then discards what the client still sends until it closes (at most
+/// `LINGER`): closing a socket with unread input makes the kernel reset the connection,
+/// which can destroy the last response on its way.
+async fn close_after_last_response(mut stream: TcpStream, chunk: &mut [u8]) -> io::Result<()> {
+    stream.shutdown(Shutdown::Write)?;
+    let drain = async {
+        while stream.read(chunk).await? > 0 {}
+        io::Result::Ok(())
+    };
+    let _ = timeout(LINGER, drain).await;
+    Ok(())
 }
 
 #[runtime::main]

@@ -186,7 +186,12 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>, conn: Conn) {
             // Between commands (or subscribed): a shutdown closes the connection at once.
             match conn.unless_stopping(next).await {
                 Some(next) => next,
-                None => return,
+                // A command may be on its way: close as after a last reply, so it meets
+                // a FIN rather than a reset.
+                None => {
+                    drop(client);
+                    return close_after_last_reply(stream, &mut input.buf).await;
+                }
             }
         } else {
             // In the middle of one: it is read to its end even during a shutdown.
