@@ -200,17 +200,19 @@ impl Conn {
     }
 
     /// Runs `fut` (a read between requests, say) unless shutdown begins first: `None`.
-    /// What has already arrived is still taken: `fut` gets one more chance after the IO
-    /// driver's next turn.
+    /// What has already arrived is still taken: `fut` gets one more chance once the
+    /// reactor has certainly looked at the sockets again.
     pub(crate) async fn unless_stopping<F: Future>(&self, fut: F) -> Option<F::Output> {
         let mut fut = pin!(fut);
         if let Either::Left((output, _)) = select(fut.as_mut(), pin!(self.stopping())).await {
             return Some(output);
         }
         // A request the client sent just before is in the socket, but the reactor may not
-        // have seen it yet, and a read only tries once it has. Closing with it unread would
-        // reset the connection under a request in flight.
-        runtime::yield_now().await;
+        // have seen it yet, and a read only tries once it has. A `yield_now` is not enough:
+        // a busy driver skips the OS poll on a turn that comes within microseconds of the
+        // last one. A timer 1 ms out fires only on a turn after some real poll that
+        // followed the bytes' arrival, so by then their readiness is known.
+        sleep(Duration::from_millis(1)).await;
         match poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
             Poll::Ready(output) => Some(output),
             Poll::Pending => None,
