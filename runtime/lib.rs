@@ -192,8 +192,8 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 // The floors, bottom up (ARCHITECTURE.md has the map): `loom`, `util` and `coop` under
-// everything; `task_core` (the task machinery); `reactor` and `time` (the drivers,
-// joined in `driver`); `scheduler` and `blocking`; `context`, `runtime`, `handle` and
+// everything; `task_core` (the task machinery); `reactor`, `time` and the signal
+// registry (the drivers, joined in `driver`); `scheduler` and `blocking`; `context`, `runtime`, `handle` and
 // `builder`; and on top the public modules users program against.
 mod blocking;
 mod builder;
