@@ -22,6 +22,7 @@ mod bounded_semaphore;
 mod condvar;
 mod event;
 mod mutex;
+mod notify;
 mod raw_mutex;
 mod raw_semaphore;
 mod rwlock;
@@ -34,6 +35,7 @@ pub use bounded_semaphore::{BoundedSemaphore, OverRelease};
 pub use condvar::Condvar;
 pub use event::{Event, Wait as EventWait};
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use notify::{Notified, Notify};
 pub use rwlock::{
     OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
 };
