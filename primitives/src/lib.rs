@@ -23,6 +23,7 @@ mod condvar;
 mod event;
 mod mutex;
 mod notify;
+mod once_cell;
 mod raw_mutex;
 mod raw_semaphore;
 mod rwlock;
@@ -36,6 +37,7 @@ pub use condvar::Condvar;
 pub use event::{Event, Wait as EventWait};
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
+pub use once_cell::{OnceCell, SetError};
 pub use rwlock::{
     OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
 };
