@@ -1,6 +1,6 @@
 //! Synchronisation benchmarks: this crate's primitives on its own runtime, side by side with
-//! `tokio::sync` on tokio and `async-lock` on smol's executor (each the natural pairing), and
-//! with `std::sync` on OS threads where it applies.
+//! `tokio::sync` on tokio and `async-lock` (`event-listener` for `Notify`) on smol's executor
+//! (each the natural pairing), and with `std::sync` on OS threads where it applies.
 //!
 //! ```text
 //! cargo bench --bench sync -- [--workers N] [--runs N] [--filter NAME] [--quick]
@@ -35,6 +35,10 @@ const SEM_TASKS: usize = 1_000;
 const SEM_ACQUIRES: usize = 1_000;
 const SEM_PERMITS: usize = 8;
 const UNCONTENDED_OPS: usize = 2_000_000;
+const NOTIFY_PAIRS: usize = 8;
+const NOTIFY_ROUNDS: usize = 5_000;
+const ONCE_ROUNDS: usize = 2_000;
+const ONCE_TASKS: usize = 8;
 
 // ===== the runtimes under test =====
 
@@ -213,6 +217,119 @@ impl Sem for async_lock::Semaphore {
     }
 }
 
+/// A wake-up signal with one stored permit: `notify` wakes the waiter or leaves the permit.
+trait Signal: Send + Sync + 'static {
+    fn new() -> Self;
+    fn notify(&self);
+    fn wait(&self) -> impl Future<Output = ()> + Send;
+}
+
+impl Signal for runtime::sync::Notify {
+    fn new() -> Self {
+        runtime::sync::Notify::new()
+    }
+    fn notify(&self) {
+        self.notify_one();
+    }
+    async fn wait(&self) {
+        self.notified().await;
+    }
+}
+
+impl Signal for tokio::sync::Notify {
+    fn new() -> Self {
+        tokio::sync::Notify::new()
+    }
+    fn notify(&self) {
+        self.notify_one();
+    }
+    async fn wait(&self) {
+        self.notified().await;
+    }
+}
+
+/// `event-listener` has no permit: the usual flag, checked before and after listening.
+struct Listener {
+    flag: std::sync::atomic::AtomicBool,
+    event: event_listener::Event,
+}
+
+impl Signal for Listener {
+    fn new() -> Self {
+        Listener {
+            flag: std::sync::atomic::AtomicBool::new(false),
+            event: event_listener::Event::new(),
+        }
+    }
+    fn notify(&self) {
+        self.flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.event.notify(1);
+    }
+    async fn wait(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        loop {
+            if self.flag.swap(false, SeqCst) {
+                return;
+            }
+            let listener = self.event.listen();
+            if self.flag.swap(false, SeqCst) {
+                return;
+            }
+            listener.await;
+        }
+    }
+}
+
+/// A cell initialised once by whichever racer gets there first.
+trait Once: Send + Sync + 'static {
+    fn new() -> Self;
+    /// The value, initialising it with `v` (after one yield inside the initialiser, so the
+    /// other racers queue) if the cell is empty.
+    fn get_or_init(&self, v: usize) -> impl Future<Output = usize> + Send;
+}
+
+impl Once for runtime::sync::OnceCell<usize> {
+    fn new() -> Self {
+        runtime::sync::OnceCell::new()
+    }
+    async fn get_or_init(&self, v: usize) -> usize {
+        *self
+            .get_or_init(|| async move {
+                futures_lite::future::yield_now().await;
+                v
+            })
+            .await
+    }
+}
+
+impl Once for tokio::sync::OnceCell<usize> {
+    fn new() -> Self {
+        tokio::sync::OnceCell::new()
+    }
+    async fn get_or_init(&self, v: usize) -> usize {
+        *self
+            .get_or_init(|| async move {
+                futures_lite::future::yield_now().await;
+                v
+            })
+            .await
+    }
+}
+
+impl Once for async_lock::OnceCell<usize> {
+    fn new() -> Self {
+        async_lock::OnceCell::new()
+    }
+    async fn get_or_init(&self, v: usize) -> usize {
+        *self
+            .get_or_init(|| async move {
+                futures_lite::future::yield_now().await;
+                v
+            })
+            .await
+    }
+}
+
 // ===== timed workloads =====
 
 /// 64 tasks, each adding 1 to a shared counter 10 000 times under the mutex.
@@ -291,6 +408,72 @@ fn semaphore<R: Rt, S: Sem>(rt: &R) -> Duration {
     elapsed
 }
 
+/// 8 pairs of tasks, each pair passing a turn back and forth 5 000 times through two
+/// signals (strict turns, so no notification coalesces): the wake-up latency.
+fn notify_pingpong<R: Rt, N: Signal>(rt: &R) -> Duration {
+    let turns = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let t = turns.clone();
+    let start = Instant::now();
+    rt.run(async move {
+        let (mut echoes, mut pingers) = (Vec::new(), Vec::new());
+        for _ in 0..NOTIFY_PAIRS {
+            let (ping, pong) = (Arc::new(N::new()), Arc::new(N::new()));
+            let (echo_ping, echo_pong, t) = (ping.clone(), pong.clone(), t.clone());
+            echoes.push(R::spawn(async move {
+                for _ in 0..NOTIFY_ROUNDS {
+                    echo_ping.wait().await;
+                    t.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    echo_pong.notify();
+                }
+            }));
+            pingers.push(R::spawn(async move {
+                for _ in 0..NOTIFY_ROUNDS {
+                    ping.notify();
+                    pong.wait().await;
+                }
+            }));
+        }
+        for task in pingers {
+            task.await;
+        }
+        for task in echoes {
+            task.await;
+        }
+    });
+    let elapsed = start.elapsed();
+    assert_eq!(
+        turns.load(std::sync::atomic::Ordering::Relaxed),
+        NOTIFY_PAIRS * NOTIFY_ROUNDS,
+        "lost turns"
+    );
+    elapsed
+}
+
+/// 2 000 fresh cells, each raced by 8 tasks; exactly one initialiser wins each.
+fn once_cell_race<R: Rt, C: Once>(rt: &R) -> Duration {
+    let start = Instant::now();
+    rt.run(async move {
+        for _ in 0..ONCE_ROUNDS {
+            let cell = Arc::new(C::new());
+            let racers: Vec<_> = (0..ONCE_TASKS)
+                .map(|i| {
+                    let cell = cell.clone();
+                    R::spawn(async move {
+                        let v = cell.get_or_init(i).await;
+                        assert!(v < ONCE_TASKS);
+                    })
+                })
+                .collect();
+            for racer in racers {
+                racer.await;
+            }
+            let winner = cell.get_or_init(usize::MAX).await;
+            assert!(winner < ONCE_TASKS, "the cell was initialised twice");
+        }
+    });
+    start.elapsed()
+}
+
 // ===== uncontended ns/op =====
 
 fn ns_per_op(ops: usize, f: impl FnOnce()) -> f64 {
@@ -334,6 +517,19 @@ fn acquire_uncontended<S: Sem>() -> f64 {
     });
     assert_eq!(s.available(), SEM_PERMITS);
     ns
+}
+
+/// A `notify` that leaves a permit, then the wait that takes it.
+fn notify_uncontended<N: Signal>() -> f64 {
+    let n = N::new();
+    ns_per_op(UNCONTENDED_OPS, || {
+        futures::executor::block_on(async {
+            for _ in 0..UNCONTENDED_OPS {
+                n.notify();
+                n.wait().await;
+            }
+        })
+    })
 }
 
 // ===== harness =====
@@ -383,6 +579,20 @@ fn timed_workloads() -> Vec<Timed> {
             smol: |c| bench::<Smol>(c, semaphore::<Smol, async_lock::Semaphore>),
             threads: None,
         },
+        Timed {
+            name: "notify_pingpong",
+            ours: |c| bench::<Ours>(c, notify_pingpong::<Ours, runtime::sync::Notify>),
+            tokio: |c| bench::<Tokio>(c, notify_pingpong::<Tokio, tokio::sync::Notify>),
+            smol: |c| bench::<Smol>(c, notify_pingpong::<Smol, Listener>),
+            threads: None,
+        },
+        Timed {
+            name: "once_cell_race",
+            ours: |c| bench::<Ours>(c, once_cell_race::<Ours, runtime::sync::OnceCell<usize>>),
+            tokio: |c| bench::<Tokio>(c, once_cell_race::<Tokio, tokio::sync::OnceCell<usize>>),
+            smol: |c| bench::<Smol>(c, once_cell_race::<Smol, async_lock::OnceCell<usize>>),
+            threads: None,
+        },
     ]
 }
 
@@ -416,6 +626,13 @@ fn uncontended_ops() -> Vec<Uncontended> {
             ours: acquire_uncontended::<runtime::sync::Semaphore>,
             tokio: acquire_uncontended::<tokio::sync::Semaphore>,
             async_lock: acquire_uncontended::<async_lock::Semaphore>,
+            std: None,
+        },
+        Uncontended {
+            name: "notify_uncontended",
+            ours: notify_uncontended::<runtime::sync::Notify>,
+            tokio: notify_uncontended::<tokio::sync::Notify>,
+            async_lock: notify_uncontended::<Listener>,
             std: None,
         },
     ]
@@ -504,8 +721,8 @@ fn main() {
             vs_best.push((w.name, ratio));
         }
         println!(
-            "(smol runs async-lock and async-channel; threads: std::sync with one OS thread \
-             per task, std::sync::mpsc::sync_channel for channels)\n"
+            "(smol runs async-lock and async-channel, event-listener for notify; threads: \
+             std::sync with one OS thread per task, std::sync::mpsc::sync_channel for channels)\n"
         );
     }
 
@@ -536,7 +753,7 @@ fn main() {
         }
         println!(
             "(one thread, futures::executor::block_on; alock: async-lock, async-channel \
-             for channels; tokio: tokio::sync::mpsc for channels)"
+             for channels, event-listener for notify; tokio: tokio::sync::mpsc for channels)"
         );
     }
 

@@ -22,6 +22,8 @@ mod bounded_semaphore;
 mod condvar;
 mod event;
 mod mutex;
+mod notify;
+mod once_cell;
 mod raw_mutex;
 mod raw_semaphore;
 mod rwlock;
@@ -34,6 +36,8 @@ pub use bounded_semaphore::{BoundedSemaphore, OverRelease};
 pub use condvar::Condvar;
 pub use event::{Event, Wait as EventWait};
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use notify::{Notified, Notify};
+pub use once_cell::{OnceCell, SetError};
 pub use rwlock::{
     OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
 };

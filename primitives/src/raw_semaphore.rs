@@ -79,6 +79,21 @@ impl RawSemaphore {
         }
     }
 
+    /// A semaphore holding one permit, `const` so a `static` can hold it (`OnceCell::new`).
+    #[cfg(not(runtime_loom))]
+    pub(crate) const fn one() -> RawSemaphore {
+        RawSemaphore {
+            word: AtomicUsize::new(1 << SHIFT),
+            waiters: Mutex::new(WaiterList::new()),
+        }
+    }
+
+    /// A semaphore holding one permit (loom's types have no `const` constructors).
+    #[cfg(runtime_loom)]
+    pub(crate) fn one() -> RawSemaphore {
+        RawSemaphore::new(1)
+    }
+
     /// Permits free right now.
     pub(crate) fn available_permits(&self) -> usize {
         self.word.load(Ordering::Acquire) >> SHIFT

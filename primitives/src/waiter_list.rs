@@ -491,6 +491,34 @@ impl<T> WaiterList<T> {
         true
     }
 
+    /// As [`notify_front`](WaiterList::notify_front), but notifies the *last* waiter (the
+    /// most recent registration): for LIFO hand-offs such as `Notify::notify_last`.
+    ///
+    /// # Panics
+    ///
+    /// If `wakers` is full.
+    pub(crate) fn notify_back(&mut self, wakers: &mut WakeList, f: impl FnOnce(&mut T)) -> bool {
+        let Some(tail) = self.tail else {
+            return false;
+        };
+        assert!(
+            !wakers.is_full(),
+            "wake the full batch before notifying more"
+        );
+        // SAFETY: the tail is linked here, valid, and under our lock; once we publish
+        // `NOTIFIED` below we never touch it again.
+        unsafe {
+            self.unlink(tail);
+            let node = tail.as_ref();
+            node.with_data(f);
+            if let Some(waker) = node.waker.with_mut(|slot| (*slot).take()) {
+                wakers.push(waker);
+            }
+            node.state.store(NOTIFIED, Ordering::Release);
+        }
+        true
+    }
+
     /// Unlinks `node`.
     ///
     /// # Safety

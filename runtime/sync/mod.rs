@@ -37,4 +37,6 @@ pub use runtime_primitives::{
     Barrier, BarrierWait, BarrierWaitResult, BrokenBarrier, Condvar, Event, EventWait,
 };
 
+pub use runtime_primitives::{Notified, Notify, OnceCell, SetError};
+
 pub use reentrant::{ReentrantMutex, ReentrantMutexGuard};
