@@ -80,6 +80,8 @@ struct Tail {
 
 pub(super) struct Shared<T> {
     slots: Box<[RwLock<Slot<T>>]>,
+    /// `capacity - 1` when the capacity is a power of two: the slot index without a division.
+    mask: Option<u64>,
     tail: Mutex<Tail>,
     senders: AtomicUsize,
     /// Set once the last sender is gone.
@@ -110,6 +112,7 @@ impl<T> Shared<T> {
             .collect();
         Shared {
             slots,
+            mask: capacity.is_power_of_two().then_some(capacity as u64 - 1),
             tail: Mutex::new(Tail {
                 pos: 0,
                 receivers: 1,
@@ -126,7 +129,11 @@ impl<T> Shared<T> {
     }
 
     fn slot(&self, pos: u64) -> &RwLock<Slot<T>> {
-        &self.slots[(pos % self.capacity()) as usize]
+        let index = match self.mask {
+            Some(mask) => pos & mask,
+            None => pos % self.capacity(),
+        };
+        &self.slots[index as usize]
     }
 
     /// Sends `value` to every receiver alive now; returns how many, or the value if none.
