@@ -14,8 +14,10 @@ pub mod hooks;
 #[doc(hidden)]
 pub mod internal;
 
+pub mod broadcast;
 pub mod channel;
 pub mod oneshot;
+pub mod watch;
 
 mod barrier;
 mod bounded_semaphore;

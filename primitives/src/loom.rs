@@ -26,6 +26,7 @@
 mod imp {
     pub use std::sync::atomic;
     pub use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+    pub use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
     pub use std::thread;
 
     /// `UnsafeCell` with loom's closure-based access, so both builds share one API.
@@ -98,6 +99,7 @@ mod imp {
     pub use loom::cell::UnsafeCell;
     pub use loom::sync::atomic;
     pub use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+    pub use loom::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
     pub use loom::thread;
 
     pub fn spin_loop() {

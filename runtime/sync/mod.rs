@@ -26,8 +26,10 @@
 
 mod reentrant;
 
+pub use runtime_primitives::broadcast;
 pub use runtime_primitives::channel;
 pub use runtime_primitives::oneshot;
+pub use runtime_primitives::watch;
 pub use runtime_primitives::{
     AcquireError, BoundedSemaphore, MappedMutexGuard, Mutex, MutexGuard, OverRelease,
     OwnedMutexGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, OwnedSemaphorePermit, RwLock,

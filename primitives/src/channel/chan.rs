@@ -226,7 +226,7 @@ pub(crate) struct Waiters {
 }
 
 impl Waiters {
-    fn new() -> Waiters {
+    pub(crate) fn new() -> Waiters {
         Waiters {
             waiting: AtomicUsize::new(0),
             list: Mutex::new(WaiterList::new()),
@@ -264,6 +264,17 @@ impl Waiters {
                 self.waiting.fetch_sub(1, Ordering::SeqCst);
             },
         );
+    }
+
+    /// Wakes every waiter queued now; no lock when nobody waits. The caller's change must
+    /// come before this in the `SeqCst` order (a `SeqCst` read-modify-write or fence), as
+    /// for [`notify_one`](Waiters::notify_one).
+    #[inline]
+    pub(crate) fn notify_all_waiting(&self) {
+        notifier_fence();
+        if self.waiting.load(Ordering::SeqCst) != 0 {
+            self.notify_all();
+        }
     }
 
     /// Queues `node` (or refreshes its waker); returns the status it had.

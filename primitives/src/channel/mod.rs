@@ -121,7 +121,9 @@
 //! task's cooperative budget.
 
 mod bounded;
-mod chan;
+// `Waiters` (a waiter list with a lock-free count of who waits) serves `watch` and
+// `broadcast` too.
+pub(crate) mod chan;
 mod error;
 mod queue;
 mod receiver;
