@@ -201,6 +201,7 @@ mod context;
 mod coop;
 mod driver;
 mod handle;
+mod local_runtime;
 mod loom;
 mod metrics;
 mod reactor;
@@ -226,7 +227,8 @@ pub mod time;
 
 pub use builder::Builder;
 pub use handle::{EnterGuard, Handle, TryCurrentError};
+pub use local_runtime::LocalRuntime;
 pub use metrics::RuntimeMetrics;
 pub use runtime::Runtime;
 pub use runtime_macros::{main, test};
-pub use task::{spawn, spawn_blocking, yield_now};
+pub use task::{spawn, spawn_blocking, spawn_local, yield_now};
