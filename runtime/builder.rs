@@ -305,6 +305,36 @@ impl Builder {
     }
 }
 
+impl Builder {
+    /// Builds a [`LocalRuntime`](crate::LocalRuntime): a current-thread runtime bound to
+    /// this thread, which also takes futures that are not `Send`.
+    ///
+    /// # Errors
+    ///
+    /// If the IO driver can't be created.
+    ///
+    /// # Panics
+    ///
+    /// On a multi-thread builder: a `LocalRuntime` runs every task on its own thread, so
+    /// start from [`Builder::new_current_thread`].
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_current_thread().build_local()?;
+    /// let rc = std::rc::Rc::new(1);
+    /// assert_eq!(rt.block_on(rt.spawn_local(async move { *rc })).unwrap(), 1);
+    /// # std::io::Result::Ok(())
+    /// ```
+    #[track_caller]
+    pub fn build_local(&mut self) -> io::Result<crate::LocalRuntime> {
+        assert!(
+            self.kind == Kind::CurrentThread,
+            "build_local needs `Builder::new_current_thread()`: a LocalRuntime runs every task \
+             on the thread that builds it, and a multi-thread builder would spread them over workers"
+        );
+        self.build().map(crate::LocalRuntime::from_runtime)
+    }
+}
+
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")

@@ -25,6 +25,9 @@
 //!   `#[runtime::main(worker_threads = 4)]` picks the count.
 //! - **current-thread** (`#[runtime::main(flavor = "current_thread")]`): every task runs on
 //!   the thread that called `block_on`, taking turns at each `.await`, as gevent does.
+//! - **local** (`#[runtime::main(flavor = "local")]`): a current-thread [`LocalRuntime`],
+//!   which stays on its thread and so also runs futures that are not `Send`
+//!   ([`spawn_local`]).
 //!
 //! Tests use `#[runtime::test]` (current-thread unless told otherwise). Without the macro,
 //! a [`Builder`] sets the flavor and the rest (thread names, blocking-pool size, hooks),
@@ -64,6 +67,30 @@
 //! let doomed = runtime::spawn(std::future::pending::<()>());
 //! doomed.abort();
 //! assert!(doomed.await.unwrap_err().is_cancelled());
+//! # }
+//! ```
+//!
+//! Futures that are not `Send` (holding an `Rc`, a `RefCell`, a `!Send` guard across an
+//! `.await`) go to [`spawn_local`] instead, on a current-thread runtime or a
+//! [`LocalRuntime`] (`#[runtime::main(flavor = "local")]`): such a task is polled, and its
+//! future dropped, only on the thread that spawned it, while its wakers and handles may be
+//! used from anywhere.
+//!
+//! ```
+//! # #[runtime::main(flavor = "local")]
+//! # async fn main() {
+//! use std::cell::RefCell;
+//! use std::rc::Rc;
+//! let cache = Rc::new(RefCell::new(Vec::new()));
+//! let filler = runtime::spawn_local({
+//!     let cache = cache.clone();
+//!     async move {
+//!         runtime::yield_now().await;
+//!         cache.borrow_mut().push("entry");
+//!     }
+//! });
+//! filler.await.unwrap();
+//! assert_eq!(cache.borrow().len(), 1);
 //! # }
 //! ```
 //!
@@ -185,8 +212,8 @@
 //! - [`sync`]: locks, semaphores, events, channels, barriers.
 //! - [`net`] and [`io`]: sockets and byte-stream helpers.
 //! - [`process`]: child processes, waited for on the reactor, with async pipes.
-//! - [`Runtime`], [`Builder`], [`Handle`]: running a runtime by hand, spawning onto it from
-//!   other threads, and its [`RuntimeMetrics`].
+//! - [`Runtime`], [`LocalRuntime`], [`Builder`], [`Handle`]: running a runtime by hand,
+//!   spawning onto it from other threads, and its [`RuntimeMetrics`].
 //! - `compat::hyper` (feature `hyper`): run hyper 1.x servers and clients here.
 
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -201,6 +228,7 @@ mod context;
 mod coop;
 mod driver;
 mod handle;
+mod local_runtime;
 mod loom;
 mod metrics;
 mod reactor;
@@ -226,7 +254,8 @@ pub mod time;
 
 pub use builder::Builder;
 pub use handle::{EnterGuard, Handle, TryCurrentError};
+pub use local_runtime::LocalRuntime;
 pub use metrics::RuntimeMetrics;
 pub use runtime::Runtime;
 pub use runtime_macros::{main, test};
-pub use task::{spawn, spawn_blocking, yield_now};
+pub use task::{spawn, spawn_blocking, spawn_local, yield_now};

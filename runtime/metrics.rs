@@ -57,8 +57,8 @@ impl RuntimeMetrics {
         match handle {
             scheduler::Handle::CurrentThread(h) => {
                 m.workers = 1;
-                m.alive_tasks = h.owned.alive();
-                m.spawned_tasks = h.owned.spawned();
+                m.alive_tasks = h.owned.alive() + h.locals.alive();
+                m.spawned_tasks = h.owned.spawned() + h.locals.spawned();
                 m.polls = h.polls();
                 m.injector_depth = h.injector_depth();
             }

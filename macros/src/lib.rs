@@ -32,7 +32,7 @@
 //!
 //! | option | values | default |
 //! |---|---|---|
-//! | `flavor` | `"multi_thread"`, `"current_thread"` | `"multi_thread"` for `main`, `"current_thread"` for `test` |
+//! | `flavor` | `"multi_thread"`, `"current_thread"`, `"local"` | `"multi_thread"` for `main`, `"current_thread"` for `test` |
 //! | `worker_threads` | an integer literal, at least 1; multi_thread only | one worker per core |
 //! | `crate` | the path of the `runtime` crate, as a string | `"::runtime"` |
 //!
@@ -60,6 +60,8 @@ use syn::{braced, AttrStyle, Attribute, Expr, FnArg, Lit, Meta, Signature, Token
 /// - `flavor = "multi_thread"` (the default): a work-stealing pool with one worker per
 ///   core, or `worker_threads = N` of them.
 /// - `flavor = "current_thread"`: every task runs on the thread that called `main`.
+/// - `flavor = "local"`: as current_thread, on a `LocalRuntime`, so futures that are not
+///   `Send` can be spawned with `runtime::spawn_local`.
 /// - `worker_threads = N`: the number of workers of the multi_thread flavor, at least 1.
 /// - `crate = "path"`: where to find the `runtime` crate when it is renamed
 ///   (default `::runtime`).
@@ -80,6 +82,21 @@ use syn::{braced, AttrStyle, Attribute, Expr, FnArg, Lit, Meta, Signature, Token
 /// #[runtime::main(flavor = "current_thread")]
 /// async fn main() {
 ///     runtime::yield_now().await;
+/// }
+/// ```
+///
+/// Tasks that are not `Send`, on a `LocalRuntime`:
+///
+/// ```ignore
+/// #[runtime::main(flavor = "local")]
+/// async fn main() {
+///     let shared = std::rc::Rc::new(std::cell::Cell::new(0));
+///     let task = runtime::spawn_local({
+///         let shared = shared.clone();
+///         async move { shared.set(1) }
+///     });
+///     task.await.expect("the local task panicked");
+///     assert_eq!(shared.get(), 1);
 /// }
 /// ```
 ///
@@ -119,6 +136,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - `flavor = "current_thread"` (the default): every task runs on the test's thread.
 /// - `flavor = "multi_thread"`: a work-stealing pool with one worker per core, or
 ///   `worker_threads = N` of them.
+/// - `flavor = "local"`: as current_thread, on a `LocalRuntime`, so futures that are not
+///   `Send` can be spawned with `runtime::spawn_local`.
 /// - `worker_threads = N`: the number of workers, at least 1; needs
 ///   `flavor = "multi_thread"`.
 /// - `crate = "path"`: where to find the `runtime` crate when it is renamed
@@ -176,6 +195,8 @@ impl Kind {
 enum Flavor {
     MultiThread,
     CurrentThread,
+    /// A current-thread `LocalRuntime`.
+    Local,
 }
 
 /// The runtime the generated function builds.
@@ -187,7 +208,8 @@ struct Config {
 }
 
 const OPTIONS: &str = "`flavor`, `worker_threads` and `crate`";
-const FLAVOR_USAGE: &str = "`flavor = \"multi_thread\"` or `flavor = \"current_thread\"`";
+const FLAVOR_USAGE: &str =
+    "`flavor = \"multi_thread\"`, `flavor = \"current_thread\"` or `flavor = \"local\"`";
 const WORKER_THREADS_USAGE: &str = "an integer literal of at least 1, as in `worker_threads = 4`";
 const CRATE_USAGE: &str = "a path in a string, as in `crate = \"my_runtime\"`";
 
@@ -266,9 +288,10 @@ fn parse_config(kind: Kind, args: TokenStream2, errors: &mut Errors) -> Config {
                     "current_thread" => {
                         (config.flavor, flavor_given) = (Flavor::CurrentThread, true);
                     }
+                    "local" => (config.flavor, flavor_given) = (Flavor::Local, true),
                     other => {
                         let message = format!(
-                            "unknown flavor `{other}`; the flavors are \"multi_thread\" and \"current_thread\""
+                            "unknown flavor `{other}`; the flavors are \"multi_thread\", \"current_thread\" and \"local\""
                         );
                         errors.push(syn::Error::new(lit.span(), message));
                     }
@@ -311,7 +334,7 @@ fn parse_config(kind: Kind, args: TokenStream2, errors: &mut Errors) -> Config {
         }
     }
 
-    if config.flavor == Flavor::CurrentThread {
+    if config.flavor != Flavor::MultiThread {
         if let Some(name) = worker_threads_name {
             let message = if flavor_given {
                 "`worker_threads` applies only to the multi_thread flavor; remove it or use `flavor = \"multi_thread\"`".to_owned()
@@ -478,7 +501,11 @@ fn generate(
     };
     let builder = match config.flavor {
         Flavor::MultiThread => quote_spanned!(start=> new_multi_thread),
-        Flavor::CurrentThread => quote_spanned!(start=> new_current_thread),
+        Flavor::CurrentThread | Flavor::Local => quote_spanned!(start=> new_current_thread),
+    };
+    let build = match config.flavor {
+        Flavor::Local => quote_spanned!(start=> build_local),
+        Flavor::MultiThread | Flavor::CurrentThread => quote_spanned!(start=> build),
     };
     let worker_threads = config.worker_threads.map(|n| {
         let n = Literal::usize_unsuffixed(n);
@@ -512,7 +539,7 @@ fn generate(
         let runtime = quote_spanned! {start=>
             #crate_path::Builder::#builder()
                 #worker_threads
-                .build()
+                .#build()
                 .expect("failed to build the runtime")
         };
         tokens.extend(quote_spanned! {end=>

@@ -55,7 +55,7 @@
 mod idle;
 mod pool;
 
-pub(crate) use pool::Spawner;
+pub(crate) use pool::{in_blocking_job, Spawner};
 
 impl crate::Handle {
     /// Makes the next `n` blocking-pool thread spawns of this runtime fail as if the OS

@@ -109,6 +109,12 @@ thread_local! {
     static RUNNING: Cell<Running> = const { Cell::new(Running::No) };
 }
 
+/// Whether the calling thread is running a blocking job's closure (for `spawn_local`'s
+/// message: no task can run on this thread).
+pub(crate) fn in_blocking_job() -> bool {
+    RUNNING.with(|running| matches!(running.get(), Running::Job(_)))
+}
+
 /// The closure of a job returned. If the queue is empty, its thread starts waiting now,
 /// before the job completes and wakes its joiner: a joiner that submits its next job at
 /// once then finds this thread waiting instead of spawning another.

@@ -5,6 +5,11 @@
 //! scheduled from other threads (they unpark the driver). The `block_on` future is polled
 //! when its waker fired; between polls, up to `event_interval` tasks run before a driver
 //! turn. Same task, coop and driver code as the multi-thread flavor.
+//!
+//! Local tasks (`spawn_local`) are not in the core's queue, which moves with whichever
+//! thread drives: each driving thread runs its own set of them beside the core (see
+//! `scheduler::local`), one local task in turn with one task of the core while both have
+//! work.
 
 use crate::coop;
 use crate::driver::{self, Driver};
@@ -12,6 +17,7 @@ use crate::loom::atomic::{AtomicU64, Ordering::Relaxed};
 use crate::runtime_config::Config;
 use crate::scheduler::defer::Defer;
 use crate::scheduler::inject::Inject;
+use crate::scheduler::local::{LocalQueue, LocalRegistry, LocalTasks};
 use crate::task_core::{JoinHandle, Notified, OwnedTasks, Schedule, Task, TaskMeta};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -36,6 +42,8 @@ pub(crate) struct Handle {
     config: Config,
     polls: AtomicU64,
     pub(crate) blocking: crate::blocking::Spawner,
+    /// The local tasks, one set per thread that spawned some.
+    pub(crate) locals: LocalRegistry,
 }
 
 /// Woken by the `block_on` future's waker: marks it ready and unparks the driver.
@@ -55,6 +63,14 @@ pub(crate) struct Context {
     handle: Arc<Handle>,
     core: RefCell<Option<Box<Core>>>,
     pub(crate) defer: Defer,
+    /// This thread's local tasks, while it drives.
+    pub(crate) local: LocalQueue,
+}
+
+/// A task to run next: one of the core's, or one of this thread's local tasks.
+enum Runnable {
+    Task(Notified<Arc<Handle>>),
+    Local(Notified<Arc<LocalTasks>>),
 }
 
 impl Wake for BlockOnSignal {
@@ -83,6 +99,7 @@ impl CurrentThread {
             config,
             polls: AtomicU64::new(0),
             blocking,
+            locals: LocalRegistry::new(),
         });
         let core = Box::new(Core {
             tasks: VecDeque::with_capacity(64),
@@ -110,10 +127,15 @@ impl CurrentThread {
         let Some(core) = self.take_core() else {
             return crate::coop::block_on(future);
         };
+        let local = LocalQueue::new();
+        if let Some(set) = self.handle.locals.find_current() {
+            local.attach(set);
+        }
         let cx = crate::scheduler::Context::CurrentThread(Context {
             handle: self.handle.clone(),
             core: RefCell::new(None),
             defer: Defer::new(),
+            local,
         });
         // Hand the core back even if a task's wake or the future panics.
         struct Restore<'a>(&'a CurrentThread, &'a crate::scheduler::Context);
@@ -122,6 +144,7 @@ impl CurrentThread {
                 let crate::scheduler::Context::CurrentThread(cx) = self.1 else {
                     unreachable!()
                 };
+                cx.local.detach(&self.0.handle.locals);
                 if let Some(core) = cx.core.borrow_mut().take() {
                     *self.0.core.lock().unwrap_or_else(|e| e.into_inner()) = Some(core);
                 }
@@ -141,17 +164,21 @@ impl CurrentThread {
         let handle = &self.handle;
         handle.inject.close();
         handle.owned.close();
+        handle.locals.close();
         let core = self.take_core();
         let cx = crate::scheduler::Context::CurrentThread(Context {
             handle: handle.clone(),
             core: RefCell::new(core),
             defer: Defer::new(),
+            local: LocalQueue::new(),
         });
         crate::context::set_scheduler(&cx, || {
             let crate::scheduler::Context::CurrentThread(cx) = &cx else {
                 unreachable!()
             };
             handle.owned.shutdown_shards(0, 1);
+            // Local tasks: dropped if this thread spawned them, leaked otherwise.
+            handle.locals.shutdown();
             // Queued references: their tasks were cancelled above.
             loop {
                 let task = cx
@@ -212,20 +239,48 @@ impl Context {
         }
     }
 
-    fn next_task(&self, core: &mut Core) -> Option<Notified<Arc<Handle>>> {
-        if core.tick % self.handle.config.global_queue_interval == 0 {
+    fn next_task(&self, core: &mut Core) -> Option<Runnable> {
+        let local = self.local.attached().is_some();
+        // With local tasks, every other tick starts with them, so neither kind starves.
+        if local && core.tick % 2 == 0 {
+            if let Some(task) = self.local.pop() {
+                return Some(Runnable::Local(task));
+            }
+        }
+        let task = if core.tick % self.handle.config.global_queue_interval == 0 {
             self.handle.inject.pop().or_else(|| core.tasks.pop_front())
         } else {
             core.tasks.pop_front().or_else(|| self.handle.inject.pop())
+        };
+        match task {
+            Some(task) => Some(Runnable::Task(task)),
+            None if local => self.local.pop().map(Runnable::Local),
+            None => None,
         }
     }
 
-    fn run_task(&self, core: Box<Core>, task: Notified<Arc<Handle>>) -> Box<Core> {
+    fn run_task(&self, core: Box<Core>, task: Runnable) -> Box<Core> {
         let polls = &self.handle.polls;
         polls.store(polls.load(Relaxed) + 1, Relaxed);
         *self.core.borrow_mut() = Some(core);
-        coop::budget(|| task.run());
+        coop::budget(|| match task {
+            Runnable::Task(task) => task.run(),
+            Runnable::Local(task) => task.run(),
+        });
         self.core.borrow_mut().take().expect("core missing")
+    }
+
+    /// The runtime this thread drives.
+    pub(crate) fn handle(&self) -> &Arc<Handle> {
+        &self.handle
+    }
+
+    /// Spawns a local task owned by this, the driving, thread.
+    pub(crate) fn spawn_local<F>(&self, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        crate::scheduler::local::spawn_attached(&self.handle, &self.local, future, meta)
     }
 
     /// Parks in the driver (or takes one turn with `Some(ZERO)`), with the core in the

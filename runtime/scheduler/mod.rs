@@ -2,11 +2,13 @@
 //!
 //! Two flavors share the task, coop and driver code: `multi_thread` (work-stealing, one
 //! worker per core by default) and `current_thread` (everything on the thread that calls
-//! `block_on`, gevent-style).
+//! `block_on`, gevent-style). `local` keeps the current-thread flavor's local tasks
+//! (`spawn_local`) on the thread that spawned them.
 
 pub(crate) mod current_thread;
 pub(crate) mod defer;
 pub(crate) mod inject;
+pub(crate) mod local;
 pub(crate) mod multi_thread;
 
 use crate::task_core::{JoinHandle, TaskMeta};

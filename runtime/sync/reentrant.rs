@@ -43,6 +43,38 @@ fn current_key() -> u64 {
 /// data. Put a `Cell` or `RefCell` inside for data the critical section changes. The guard is
 /// `!Send`, as it belongs to the task (or thread) that took it.
 ///
+/// Held across an `.await`, the guard makes the task's future `!Send` too: spawn such a task
+/// with [`spawn_local`](crate::task::spawn_local) (on a current-thread runtime or a
+/// [`LocalRuntime`](crate::LocalRuntime)), which keeps it, and the guard, on its thread. The
+/// lock stays keyed on that task, so other local tasks of the same thread wait for it:
+///
+/// ```
+/// use runtime::sync::ReentrantMutex;
+/// use std::cell::RefCell;
+/// use std::sync::Arc;
+///
+/// #[runtime::main(flavor = "local")]
+/// async fn main() {
+///     let lock = Arc::new(ReentrantMutex::new(RefCell::new(Vec::new())));
+///     let holder = runtime::spawn_local({
+///         let lock = lock.clone();
+///         async move {
+///             let guard = lock.lock().await;
+///             runtime::yield_now().await; // held across the await
+///             guard.borrow_mut().push("holder");
+///         }
+///     });
+///     runtime::yield_now().await; // the holder takes the lock
+///     let other = runtime::spawn_local({
+///         let lock = lock.clone();
+///         async move { lock.lock().await.borrow_mut().push("other") }
+///     });
+///     holder.await.unwrap();
+///     other.await.unwrap();
+///     assert_eq!(*lock.lock().await.borrow(), ["holder", "other"]);
+/// }
+/// ```
+///
 /// ```
 /// use runtime::sync::ReentrantMutex;
 /// use std::cell::Cell;

@@ -73,6 +73,33 @@ impl<'a> Builder<'a> {
         crate::context::with_current_handle(|handle| handle.spawn_with(future, meta))
     }
 
+    /// Spawns a local task (its future need not be `Send`) on the calling thread, as
+    /// [`spawn_local`](crate::task::spawn_local).
+    ///
+    /// # Panics
+    ///
+    /// Where the task could not run, as [`spawn_local`](crate::task::spawn_local).
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "local")]
+    /// # async fn main() {
+    /// let name = std::rc::Rc::new(String::from("local"));
+    /// let handle = runtime::task::Builder::new()
+    ///     .name("rc-holder")
+    ///     .spawn_local(async move { name.len() });
+    /// assert!(format!("{handle:?}").contains("rc-holder"));
+    /// assert_eq!(handle.await.unwrap(), 5);
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn spawn_local<F>(self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        let meta = TaskMeta::new(self.name, Location::caller());
+        crate::scheduler::local::spawn(future, meta)
+    }
+
     /// Spawns on the runtime of `handle`; works outside any runtime.
     ///
     /// ```

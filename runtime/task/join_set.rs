@@ -389,6 +389,39 @@ impl<T: Send + 'static> JoinSet<T> {
     }
 }
 
+impl<T: 'static> JoinSet<T> {
+    /// Spawns a local task (its future need not be `Send`) into the set, as
+    /// [`spawn_local`](crate::task::spawn_local).
+    ///
+    /// # Panics
+    ///
+    /// Where the task could not run, as [`spawn_local`](crate::task::spawn_local).
+    ///
+    /// ```
+    /// # #[runtime::main(flavor = "local")]
+    /// # async fn main() {
+    /// use std::rc::Rc;
+    /// let mut set = runtime::task::JoinSet::new();
+    /// for i in 0..3 {
+    ///     let i = Rc::new(i);
+    ///     set.spawn_local(async move { *i });
+    /// }
+    /// let mut sum = 0;
+    /// while let Some(res) = set.join_next().await {
+    ///     sum += res.unwrap();
+    /// }
+    /// assert_eq!(sum, 3);
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn spawn_local<F>(&mut self, future: F) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(crate::task::spawn_local(future))
+    }
+}
+
 impl<T> Default for JoinSet<T> {
     fn default() -> JoinSet<T> {
         JoinSet::new()

@@ -1,4 +1,4 @@
-//! Tasks: spawning them ([`crate::spawn`], [`Builder`], [`JoinSet`]), waiting for them
+//! Tasks: spawning them ([`crate::spawn`], [`spawn_local`], [`Builder`], [`JoinSet`]), waiting for them
 //! ([`JoinHandle`]), cancelling them ([`JoinHandle::abort`], [`AbortHandle`]), and the
 //! running task's [`id`].
 //!
@@ -7,6 +7,24 @@
 //! # async fn main() {
 //! let handle = runtime::task::Builder::new().name("worker").spawn(async { 1 + 1 });
 //! assert_eq!(handle.await.unwrap(), 2);
+//! # }
+//! ```
+//!
+//! Futures that are not `Send` (they hold an `Rc`, a `RefCell` borrow, a
+//! [`ReentrantMutexGuard`](crate::sync::ReentrantMutexGuard)) are spawned with
+//! [`spawn_local`] on a current-thread runtime or a [`LocalRuntime`](crate::LocalRuntime):
+//! they run, and are dropped, only on the thread that spawned them.
+//!
+//! ```
+//! # #[runtime::main(flavor = "local")]
+//! # async fn main() {
+//! let shared = std::rc::Rc::new(std::cell::Cell::new(0));
+//! let task = runtime::task::spawn_local({
+//!     let shared = shared.clone();
+//!     async move { shared.set(shared.get() + 1) }
+//! });
+//! task.await.unwrap();
+//! assert_eq!(shared.get(), 1);
 //! # }
 //! ```
 
@@ -22,5 +40,5 @@ mod yield_now;
 pub use crate::task_core::{id, try_id, AbortHandle, Id, JoinError, JoinHandle};
 pub use builder::Builder;
 pub use join_set::JoinSet;
-pub use spawn::{spawn, spawn_blocking};
+pub use spawn::{spawn, spawn_blocking, spawn_local};
 pub use yield_now::yield_now;

@@ -7,6 +7,7 @@
 
 use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::loom::Mutex;
+use crate::task_core::local::new_local_task;
 use crate::task_core::raw::{Header, TaskMeta};
 use crate::task_core::{new_task, JoinHandle, Notified, Schedule, Task};
 use crate::util::CachePadded;
@@ -71,6 +72,35 @@ impl<S: Schedule> OwnedTasks<S> {
         F::Output: Send + 'static,
     {
         let (task, notified, join) = new_task(future, scheduler, meta);
+        let ptr = task.header_ptr();
+        let mut shard = lock(self.shard(ptr));
+        if shard.closed {
+            drop(shard);
+            drop(notified);
+            task.shutdown();
+            return (join, None);
+        }
+        // SAFETY: the node is not in any list yet, and the shard lock guards the links of
+        // every node in this shard.
+        unsafe { push_front(&mut shard, ptr) };
+        shard.added += 1;
+        std::mem::forget(task);
+        (join, Some(notified))
+    }
+
+    /// As [`bind`](Self::bind), for a local task owned by the calling thread (its future
+    /// need not be `Send`; see `task_core::local`). After `close` its future is dropped
+    /// here, on its owner.
+    pub(crate) fn bind_local<F>(
+        &self,
+        future: F,
+        scheduler: S,
+        meta: TaskMeta,
+    ) -> (JoinHandle<F::Output>, Option<Notified<S>>)
+    where
+        F: Future + 'static,
+    {
+        let (task, notified, join) = new_local_task(future, scheduler, meta);
         let ptr = task.header_ptr();
         let mut shard = lock(self.shard(ptr));
         if shard.closed {

@@ -14,6 +14,7 @@ mod harness;
 mod id;
 mod join;
 mod list;
+mod local;
 pub(crate) mod raw;
 mod state;
 mod waker;
@@ -27,6 +28,7 @@ pub use join::{AbortHandle, JoinHandle};
 
 pub(crate) use id::set_current_task_id;
 pub(crate) use list::OwnedTasks;
+pub(crate) use local::ThreadKey;
 pub(crate) use raw::TaskMeta;
 
 use raw::{Header, RawTask};
@@ -57,8 +59,10 @@ pub(crate) struct Task<S: 'static> {
 #[repr(transparent)]
 pub(crate) struct Notified<S: 'static>(Task<S>);
 
-// SAFETY: tasks are built only from `Send` futures and outputs, and every shared field of
-// the cell is synchronised by the state word.
+// SAFETY: tasks are built only from `Send` futures and outputs, or (`new_local_task`) from
+// a `LocalFuture`, which polls and drops its future only on its owner thread (see `local`),
+// whose output reaches only a `JoinHandle` that is `Send` exactly when the output is; every
+// shared field of the cell is synchronised by the state word.
 unsafe impl<S> Send for Task<S> {}
 // SAFETY: as above.
 unsafe impl<S> Sync for Task<S> {}
