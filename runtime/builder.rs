@@ -28,6 +28,7 @@ pub struct Builder {
     on_thread_stop: Option<crate::runtime_config::Callback>,
     global_queue_interval: u32,
     event_interval: u32,
+    start_paused: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +50,7 @@ impl Builder {
             on_thread_stop: None,
             global_queue_interval: 61,
             event_interval: 61,
+            start_paused: false,
         }
     }
 
@@ -269,6 +271,36 @@ impl Builder {
         self
     }
 
+    /// Starts the runtime's clock paused (default `false`), as if the first thing
+    /// `block_on` did were [`time::pause`](crate::time::pause): `Instant::now()` stands
+    /// still, [`time::advance`](crate::time::advance) moves it, and an idle runtime jumps
+    /// it to the next timer. For tests of timeouts that shouldn't wait for them.
+    ///
+    /// # Panics
+    ///
+    /// `start_paused(true)` on the multi-thread flavor, whose clock can't pause (see
+    /// [`time::pause`](crate::time::pause)).
+    ///
+    /// ```
+    /// use runtime::time::{sleep, Duration, Instant};
+    /// let rt = runtime::Builder::new_current_thread().start_paused(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     sleep(Duration::from_secs(24 * 3600)).await; // a day, in no real time
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(24 * 3600));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        assert!(
+            !paused || self.kind == Kind::CurrentThread,
+            "{}",
+            crate::time::clock::NOT_PAUSABLE
+        );
+        self.start_paused = paused;
+        self
+    }
+
     /// Builds the runtime; for the multi-thread flavor this starts the workers.
     ///
     /// # Errors
@@ -300,6 +332,7 @@ impl Builder {
             on_thread_stop: self.on_thread_stop.clone(),
             global_queue_interval: self.global_queue_interval,
             event_interval: self.event_interval,
+            start_paused: self.start_paused,
         };
         Runtime::from_config(self.kind, config)
     }
@@ -345,6 +378,7 @@ impl fmt::Debug for Builder {
             .field("thread_name", &self.thread_name)
             .field("global_queue_interval", &self.global_queue_interval)
             .field("event_interval", &self.event_interval)
+            .field("start_paused", &self.start_paused)
             .finish_non_exhaustive()
     }
 }

@@ -7,6 +7,10 @@
 //! sleep, turns the IO reactor (`mio::Poll`) that long, then fires the timers that came
 //! due; `unpark` is the reactor's `mio::Waker`. The schedulers never name mio.
 //!
+//! With the runtime's clock paused (`time::pause`), a park that would wait takes a
+//! non-blocking turn first, and if nothing arrived and no blocking job is in flight it
+//! jumps the clock to the next timer instead of sleeping (see `time::clock`).
+//!
 //! Resources reach their driver through [`Handle::with_current`], the one place that looks
 //! the current runtime up for them.
 //!
@@ -15,6 +19,7 @@
 //! condvars.
 
 use crate::reactor::{IoDriver, IoHandle};
+use crate::time::clock::Clock;
 use crate::time::driver::{TimeDriver, TimeHandle};
 use std::io;
 use std::time::Duration;
@@ -32,9 +37,10 @@ pub(crate) struct Handle {
 }
 
 impl Driver {
-    pub(crate) fn new() -> io::Result<(Driver, Handle)> {
+    /// A driver whose timers run on `clock`.
+    pub(crate) fn new(clock: Clock) -> io::Result<(Driver, Handle)> {
         let (io, io_handle) = IoDriver::new()?;
-        let (time, time_handle) = TimeDriver::new(io_handle.clone());
+        let (time, time_handle) = TimeDriver::new(io_handle.clone(), clock);
         Ok((
             Driver { io, time },
             Handle {
@@ -55,8 +61,31 @@ impl Driver {
     }
 
     fn turn(&mut self, limit: Option<Duration>) {
+        if self.time.is_paused() {
+            self.turn_paused(limit);
+            return;
+        }
         let timeout = self.time.park_timeout(limit);
         if self.io.turn(timeout) {
+            crate::signal::registry::dispatch();
+        }
+        self.time.fire_due();
+    }
+
+    /// A turn with the clock paused: a wait becomes a jump to the next timer when nothing
+    /// else can happen.
+    #[cold]
+    fn turn_paused(&mut self, limit: Option<Duration>) {
+        // The gate before the poll: a job that ends wakes its joiner before it leaves the
+        // gate, so if we see it open, the poll sees that wake.
+        let may_advance = self.time.may_auto_advance();
+        let mut turn = self.io.turn_events(Some(Duration::ZERO));
+        if !turn.woke && limit != Some(Duration::ZERO) && !(may_advance && self.time.auto_advance())
+        {
+            // No timer, or a blocking job in flight (its end unparks): wait for IO or a wake.
+            turn = self.io.turn_events(limit);
+        }
+        if turn.signalled {
             crate::signal::registry::dispatch();
         }
         self.time.fire_due();

@@ -16,4 +16,6 @@ pub(crate) struct Config {
     pub(crate) on_thread_stop: Option<Callback>,
     pub(crate) global_queue_interval: u32,
     pub(crate) event_interval: u32,
+    /// The clock starts paused (`time::pause`); current-thread only.
+    pub(crate) start_paused: bool,
 }

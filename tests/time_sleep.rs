@@ -8,13 +8,13 @@
 #[macro_use]
 mod support;
 
+use runtime::time::{Duration, Instant};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::{Duration, Instant};
 
 use runtime::time::{sleep, sleep_until, Sleep};
 use support::{eventually, panic_message, poll_once, run_bounded, Rng};

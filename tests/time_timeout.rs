@@ -4,11 +4,11 @@
 #[macro_use]
 mod support;
 
+use runtime::time::{Duration, Instant};
 use std::future::{pending, ready, Future};
 use std::io;
 use std::net::Shutdown;
 use std::pin::pin;
-use std::time::{Duration, Instant};
 
 use runtime::net::{TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
 use runtime::time::{

@@ -1,10 +1,10 @@
 //! Commands: a connection's [`Client`] state and the dispatch from a parsed request to its reply.
 
+use runtime::time::{Duration, Instant};
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use runtime::sync::channel;
 

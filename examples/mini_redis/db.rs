@@ -1,10 +1,10 @@
 //! The keyspace: sharded entries, their expiry (lazy, plus the sweeper task).
 
+use runtime::time::{Duration, Instant};
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
 
 use runtime::sync::Event;
 

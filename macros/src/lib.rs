@@ -34,11 +34,13 @@
 //! |---|---|---|
 //! | `flavor` | `"multi_thread"`, `"current_thread"`, `"local"` | `"multi_thread"` for `main`, `"current_thread"` for `test` |
 //! | `worker_threads` | an integer literal, at least 1; multi_thread only | one worker per core |
+//! | `start_paused` | `true` or `false`; `true` needs current_thread or local | `false` |
 //! | `crate` | the path of the `runtime` crate, as a string | `"::runtime"` |
 //!
 //! Misuse is a compile error pointing at the offending token: a function that is not
-//! `async`, arguments, an unknown or repeated option, a value of the wrong kind, or
-//! `worker_threads` on the current_thread flavor. The function is still emitted beside
+//! `async`, arguments, an unknown or repeated option, a value of the wrong kind,
+//! `worker_threads` on the current_thread flavor, or `start_paused = true` on the
+//! multi_thread one. The function is still emitted beside
 //! the error, so the rest of the crate type-checks as usual.
 
 use proc_macro::TokenStream;
@@ -63,6 +65,8 @@ use syn::{braced, AttrStyle, Attribute, Expr, FnArg, Lit, Meta, Signature, Token
 /// - `flavor = "local"`: as current_thread, on a `LocalRuntime`, so futures that are not
 ///   `Send` can be spawned with `runtime::spawn_local`.
 /// - `worker_threads = N`: the number of workers of the multi_thread flavor, at least 1.
+/// - `start_paused = true`: the runtime's clock starts paused (`runtime::time::pause`);
+///   needs `flavor = "current_thread"`. Default `false`.
 /// - `crate = "path"`: where to find the `runtime` crate when it is renamed
 ///   (default `::runtime`).
 ///
@@ -140,6 +144,9 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   `Send` can be spawned with `runtime::spawn_local`.
 /// - `worker_threads = N`: the number of workers, at least 1; needs
 ///   `flavor = "multi_thread"`.
+/// - `start_paused = true`: the runtime's clock starts paused (`runtime::time::pause`), so
+///   timers complete as soon as the test has nothing else to do, at their exact virtual
+///   deadline; current_thread only. Default `false`.
 /// - `crate = "path"`: where to find the `runtime` crate when it is renamed
 ///   (default `::runtime`).
 ///
@@ -156,6 +163,13 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// async fn runs_on_two_workers() -> Result<(), runtime::task::JoinError> {
 ///     assert_eq!(runtime::Handle::current().metrics().workers, 2);
 ///     runtime::spawn(async {}).await
+/// }
+///
+/// #[runtime::test(start_paused = true)]
+/// async fn an_hour_passes_at_once() {
+///     let start = runtime::time::Instant::now();
+///     runtime::time::sleep(std::time::Duration::from_secs(3600)).await;
+///     assert_eq!(start.elapsed(), std::time::Duration::from_secs(3600));
 /// }
 /// ```
 ///
@@ -203,14 +217,16 @@ enum Flavor {
 struct Config {
     flavor: Flavor,
     worker_threads: Option<usize>,
+    start_paused: bool,
     /// The `crate` option, if given.
     crate_path: Option<syn::Path>,
 }
 
-const OPTIONS: &str = "`flavor`, `worker_threads` and `crate`";
+const OPTIONS: &str = "`flavor`, `worker_threads`, `start_paused` and `crate`";
 const FLAVOR_USAGE: &str =
     "`flavor = \"multi_thread\"`, `flavor = \"current_thread\"` or `flavor = \"local\"`";
 const WORKER_THREADS_USAGE: &str = "an integer literal of at least 1, as in `worker_threads = 4`";
+const START_PAUSED_USAGE: &str = "`true` or `false`, as in `start_paused = true`";
 const CRATE_USAGE: &str = "a path in a string, as in `crate = \"my_runtime\"`";
 
 /// Compile errors gathered so that one expansion reports all of them at once.
@@ -232,6 +248,7 @@ fn parse_config(kind: Kind, args: TokenStream2, errors: &mut Errors) -> Config {
     let mut config = Config {
         flavor: kind.default_flavor(),
         worker_threads: None,
+        start_paused: false,
         crate_path: None,
     };
     let options = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
@@ -247,6 +264,8 @@ fn parse_config(kind: Kind, args: TokenStream2, errors: &mut Errors) -> Config {
     // Span of the `worker_threads` name, for the error if the flavor turns out to be
     // current_thread (the flavor may come after it).
     let mut worker_threads_name = None;
+    // Likewise for `start_paused = true`.
+    let mut start_paused_name = None;
 
     for option in options {
         let path = option.path();
@@ -254,7 +273,10 @@ fn parse_config(kind: Kind, args: TokenStream2, errors: &mut Errors) -> Config {
             errors.push(unknown_option(path, &path.to_token_stream().to_string()));
             continue;
         };
-        if !matches!(name.as_str(), "flavor" | "worker_threads" | "crate") {
+        if !matches!(
+            name.as_str(),
+            "flavor" | "worker_threads" | "start_paused" | "crate"
+        ) {
             errors.push(unknown_option(path, &name));
             continue;
         }
@@ -268,6 +290,7 @@ fn parse_config(kind: Kind, args: TokenStream2, errors: &mut Errors) -> Config {
         let usage = match name.as_str() {
             "flavor" => FLAVOR_USAGE,
             "worker_threads" => WORKER_THREADS_USAGE,
+            "start_paused" => START_PAUSED_USAGE,
             _ => CRATE_USAGE,
         };
         let value = match &option {
@@ -319,6 +342,21 @@ fn parse_config(kind: Kind, args: TokenStream2, errors: &mut Errors) -> Config {
                     }
                 }
             }
+            "start_paused" => match value {
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Bool(lit),
+                    ..
+                }) => {
+                    config.start_paused = lit.value;
+                    if lit.value {
+                        start_paused_name = Some(path.clone());
+                    }
+                }
+                _ => {
+                    let message = format!("`start_paused` takes {START_PAUSED_USAGE}");
+                    errors.push(syn::Error::new_spanned(value, message));
+                }
+            },
             _ => match value {
                 Expr::Lit(syn::ExprLit {
                     lit: Lit::Str(lit), ..
@@ -346,6 +384,20 @@ fn parse_config(kind: Kind, args: TokenStream2, errors: &mut Errors) -> Config {
             };
             errors.push(syn::Error::new_spanned(name, message));
             config.worker_threads = None;
+        }
+    }
+    if config.flavor == Flavor::MultiThread {
+        if let Some(name) = start_paused_name {
+            let message = if flavor_given {
+                "`start_paused = true` needs the current_thread flavor (a multi_thread runtime's clock can't pause); use `flavor = \"current_thread\"`".to_owned()
+            } else {
+                format!(
+                    "`start_paused = true` needs the current_thread flavor (a multi_thread runtime's clock can't pause), and {} defaults to multi_thread; add `flavor = \"current_thread\"`",
+                    kind.attribute()
+                )
+            };
+            errors.push(syn::Error::new_spanned(name, message));
+            config.start_paused = false;
         }
     }
     config
@@ -511,6 +563,9 @@ fn generate(
         let n = Literal::usize_unsuffixed(n);
         quote_spanned!(start=> .worker_threads(#n))
     });
+    let start_paused = config
+        .start_paused
+        .then(|| quote_spanned!(start=> .start_paused(true)));
 
     // The bindings that stand for the arguments diverge; the body after them is then
     // unreachable, which is not worth a warning beside the error.
@@ -539,6 +594,7 @@ fn generate(
         let runtime = quote_spanned! {start=>
             #crate_path::Builder::#builder()
                 #worker_threads
+                #start_paused
                 .#build()
                 .expect("failed to build the runtime")
         };

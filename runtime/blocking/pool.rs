@@ -11,6 +11,7 @@ use crate::loom::atomic::{
 use crate::loom::{Arc, Condvar, Mutex, MutexGuard};
 use crate::runtime_config::Config;
 use crate::task_core::{self as task, JoinHandle, Notified, Schedule, Task, TaskMeta};
+use crate::time::driver::BlockingJob;
 use crate::Handle;
 use runtime_primitives::internal::SegQueue;
 use std::cell::Cell;
@@ -21,7 +22,22 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-type Job = Notified<BlockingSchedule>;
+/// A queued job; on a runtime whose clock can pause it also counts as in flight (holding
+/// off auto-advance) until it has run or been cancelled, and its joiner was woken.
+struct Job {
+    task: Notified<BlockingSchedule>,
+    _in_flight: Option<BlockingJob>,
+}
+
+impl Job {
+    fn run(self) {
+        self.task.run();
+    }
+
+    fn cancel_and_run(self) {
+        self.task.cancel_and_run();
+    }
+}
 
 /// A thread out of work looks for a claim this long before it parks, calling `yield_now`
 /// in between. A job submitted meanwhile costs its submitter no system call, and under a
@@ -165,7 +181,11 @@ impl Spawner {
     {
         let (task, notified, join) = task::new_task(BlockingTask(Some(f)), BlockingSchedule, meta);
         drop(task);
-        self.inner.queue.push(notified);
+        let in_flight = rt.inner.driver().time.blocking_job();
+        self.inner.queue.push(Job {
+            task: notified,
+            _in_flight: in_flight,
+        });
         self.assign(rt);
         join
     }

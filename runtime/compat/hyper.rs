@@ -190,7 +190,24 @@ impl HyperTimer {
 
     fn make(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
         let _enter = self.handle.as_ref().map(Handle::enter);
-        Box::pin(crate::time::sleep_until(deadline))
+        Box::pin(crate::time::sleep_until(on_runtime_clock(deadline)))
+    }
+}
+
+/// Hyper's deadlines are std instants, measured from std's clock; the runtime's clock may
+/// be paused or shifted (`time::pause`), so keep the time left rather than the instant.
+/// An unpaused runtime's clock is std's, so the deadline is kept as it is.
+fn on_runtime_clock(deadline: Instant) -> crate::time::Instant {
+    if !crate::time::clock::is_virtual() {
+        return crate::time::Instant::from_std(deadline);
+    }
+    let std_now = Instant::now();
+    let now = crate::time::Instant::now();
+    match deadline.checked_duration_since(std_now) {
+        Some(left) => now
+            .checked_add(left)
+            .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30)),
+        None => now,
     }
 }
 
@@ -199,12 +216,9 @@ impl hyper::rt::Timer for HyperTimer {
     ///
     /// For a timer made by [`HyperTimer::new`], when no runtime is current.
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        let now = Instant::now();
-        // A duration past what `Instant` can hold means "never": decades away will do.
-        let deadline = now
-            .checked_add(duration)
-            .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30));
-        self.make(deadline)
+        let _enter = self.handle.as_ref().map(Handle::enter);
+        // On the runtime's clock; a duration too long for an `Instant` saturates.
+        Box::pin(crate::time::sleep(duration))
     }
 
     /// # Panics
@@ -216,7 +230,10 @@ impl hyper::rt::Timer for HyperTimer {
 
     fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: Instant) {
         match sleep.as_mut().downcast_mut_pin::<crate::time::Sleep>() {
-            Some(ours) => ours.reset(new_deadline),
+            Some(ours) => {
+                let _enter = self.handle.as_ref().map(Handle::enter);
+                ours.reset(on_runtime_clock(new_deadline));
+            }
             None => *sleep = self.make(new_deadline),
         }
     }

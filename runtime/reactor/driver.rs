@@ -23,6 +23,14 @@ const EVENTS_PER_TURN: usize = 1024;
 /// IO events that wait this long still keep sockets moving.
 const MIN_POLL_INTERVAL: Duration = Duration::from_micros(50);
 
+/// What one turn found.
+pub(crate) struct Turn {
+    /// Anything arrived: an IO event, a signal or an unpark.
+    pub(crate) woke: bool,
+    /// The signal pipe became readable (the caller dispatches signals).
+    pub(crate) signalled: bool,
+}
+
 /// Owned by the one thread that turns the driver.
 pub(crate) struct IoDriver {
     poll: mio::Poll,
@@ -114,6 +122,13 @@ impl IoDriver {
                 return false;
             }
         }
+        self.turn_events(timeout).signalled
+    }
+
+    /// As [`turn`](IoDriver::turn), but always asks the OS (a paused clock's driver must
+    /// know whether anything arrived before it jumps the clock), and says whether anything
+    /// did: an IO event, a signal or an unpark.
+    pub(crate) fn turn_events(&mut self, timeout: Option<Duration>) -> Turn {
         let res = self.poll.poll(&mut self.events, timeout);
         if timeout != Some(Duration::ZERO) {
             // A blocking turn may have waited long: it is fresh as of its return.
@@ -121,12 +136,19 @@ impl IoDriver {
         }
         match res {
             Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return false,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                // Interrupted by a signal handler: count it as a wake, to be looked at.
+                return Turn {
+                    woke: true,
+                    signalled: false,
+                };
+            }
             Err(e) => panic!("the IO driver failed to poll the OS for events: {e}"),
         }
         self.tick = self.tick.wrapping_add(1);
         let mut count = 0;
         let mut signalled = false;
+        let woke = !self.events.is_empty();
         {
             let resources = self.shared.lock();
             for event in self.events.iter() {
@@ -157,7 +179,7 @@ impl IoDriver {
         for waker in self.wake.drain(..) {
             waker.wake();
         }
-        signalled
+        Turn { woke, signalled }
     }
 
     /// Stops the driver: every registered resource errors out instead of waiting forever.

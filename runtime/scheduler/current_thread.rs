@@ -88,7 +88,8 @@ impl CurrentThread {
         config: Config,
         blocking: crate::blocking::Spawner,
     ) -> std::io::Result<(CurrentThread, Arc<Handle>)> {
-        let (driver, driver_handle) = Driver::new()?;
+        let clock = crate::time::clock::Clock::new(true, config.start_paused);
+        let (driver, driver_handle) = Driver::new(clock)?;
         let handle = Arc::new(Handle {
             inject: Inject::new(),
             owned: OwnedTasks::new(1),
@@ -237,6 +238,15 @@ impl Context {
             }
             core = self.park(core, Some(Duration::ZERO));
         }
+    }
+
+    /// Whether a task is queued to run (`time::advance` lets them settle).
+    pub(crate) fn has_ready_tasks(&self) -> bool {
+        let queued = self
+            .core
+            .try_borrow()
+            .is_ok_and(|core| core.as_ref().is_some_and(|core| !core.tasks.is_empty()));
+        queued || !self.handle.inject.is_empty() || self.local.has_ready()
     }
 
     fn next_task(&self, core: &mut Core) -> Option<Runnable> {

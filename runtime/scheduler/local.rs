@@ -130,6 +130,13 @@ impl LocalQueue {
         }
     }
 
+    /// Whether a local task is queued here or woken from elsewhere.
+    pub(crate) fn has_ready(&self) -> bool {
+        self.set.get().is_some_and(|set| {
+            !self.queue.borrow().is_empty() || set.has_remote.load(Ordering::Acquire)
+        })
+    }
+
     /// The next local task to run, taking the remote queue when this one is empty.
     pub(crate) fn pop(&self) -> Option<Notified<Arc<LocalTasks>>> {
         let set = self.set.get()?;

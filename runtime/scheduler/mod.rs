@@ -56,6 +56,15 @@ impl Handle {
     }
 }
 
+/// Whether the scheduler running on this thread has tasks queued to run (only the
+/// current-thread flavor, the one whose clock can pause, says).
+pub(crate) fn has_ready_tasks() -> bool {
+    crate::context::with_scheduler(|cx| match cx {
+        Some(Context::CurrentThread(cx)) => cx.has_ready_tasks(),
+        _ => false,
+    })
+}
+
 impl Context {
     pub(crate) fn defer(&self, waker: &Waker) {
         match self {

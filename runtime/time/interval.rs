@@ -1,11 +1,12 @@
 //! `Interval`: a periodic tick, with a choice of what to do about missed ticks.
 
 use crate::time::sleep::{sleep_until, Sleep};
+use crate::time::Instant;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Ticks every `period`, the first tick completing at once.
 ///
@@ -154,7 +155,7 @@ impl Interval {
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         ready!(self.delay.as_mut().poll(cx));
         let scheduled = self.delay.deadline();
-        let now = Instant::now();
+        let now = Instant::from_std(self.delay.now());
         let next = match self.missed_tick_behavior {
             MissedTickBehavior::Burst => scheduled + self.period,
             MissedTickBehavior::Delay if now > scheduled + self.period => now + self.period,
@@ -184,7 +185,8 @@ impl Interval {
     /// # }
     /// ```
     pub fn reset(&mut self) {
-        self.delay.as_mut().reset(Instant::now() + self.period);
+        let now = Instant::from_std(self.delay.now());
+        self.delay.as_mut().reset(now + self.period);
     }
 
     /// The period.

@@ -3,15 +3,17 @@
 use crate::coop;
 use crate::time::driver::TimeHandle;
 use crate::time::entry::TimerNode;
+use crate::time::Instant;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{ready, Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Waits until `duration` has passed. Never completes early; completes at the first driver
-/// turn at or after the deadline (1 ms resolution).
+/// Waits until `duration` has passed on the runtime's clock. Never completes early;
+/// completes at the first driver turn at or after the deadline (1 ms resolution). On a
+/// paused clock (see [`pause`](crate::time::pause)) it completes when the clock gets there.
 ///
 /// # Panics
 ///
@@ -27,7 +29,9 @@ use std::time::{Duration, Instant};
 /// ```
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(deadline_after(duration))
+    let handle = crate::driver::Handle::with_current(|driver| driver.time.clone());
+    let deadline = deadline_after(&handle, duration);
+    Sleep::new(handle, deadline)
 }
 
 /// Waits until `deadline`. See [`sleep`].
@@ -48,17 +52,12 @@ pub fn sleep(duration: Duration) -> Sleep {
 #[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
     let handle = crate::driver::Handle::with_current(|driver| driver.time.clone());
-    Sleep {
-        deadline,
-        handle,
-        registered: false,
-        node: TimerNode::new(),
-    }
+    Sleep::new(handle, deadline.into_std())
 }
 
-/// `now + duration`, saturating at a deadline decades away.
-pub(crate) fn deadline_after(duration: Duration) -> Instant {
-    let now = Instant::now();
+/// `now + duration` on `handle`'s clock, saturating at a deadline decades away.
+pub(crate) fn deadline_after(handle: &TimeHandle, duration: Duration) -> std::time::Instant {
+    let now = handle.now();
     now.checked_add(duration)
         .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30))
 }
@@ -84,7 +83,7 @@ pub(crate) fn deadline_after(duration: Duration) -> Instant {
 /// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
-    deadline: Instant,
+    deadline: std::time::Instant,
     handle: TimeHandle,
     /// Whether the node was ever inserted (only the owner touches this).
     registered: bool,
@@ -92,6 +91,20 @@ pub struct Sleep {
 }
 
 impl Sleep {
+    pub(crate) fn new(handle: TimeHandle, deadline: std::time::Instant) -> Sleep {
+        Sleep {
+            deadline,
+            handle,
+            registered: false,
+            node: TimerNode::new(),
+        }
+    }
+
+    /// The clock of the runtime this sleep belongs to.
+    pub(crate) fn now(&self) -> std::time::Instant {
+        self.handle.now()
+    }
+
     /// The instant this sleep completes at.
     ///
     /// ```
@@ -103,7 +116,7 @@ impl Sleep {
     /// # }
     /// ```
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        Instant::from_std(self.deadline)
     }
 
     /// Whether the deadline has passed (polled or not). Never waits.
@@ -119,7 +132,7 @@ impl Sleep {
     /// # }
     /// ```
     pub fn is_elapsed(&self) -> bool {
-        self.node.is_fired() || Instant::now() >= self.deadline
+        self.node.is_fired() || self.handle.now() >= self.deadline
     }
 
     /// Moves the deadline; a task waiting on this sleep keeps waiting, for the new one.
@@ -127,13 +140,17 @@ impl Sleep {
     /// ```
     /// # #[runtime::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// use std::time::{Duration, Instant};
+    /// use runtime::time::{Duration, Instant};
     /// let mut sleep = std::pin::pin!(runtime::time::sleep(Duration::from_secs(3600)));
     /// sleep.as_mut().reset(Instant::now() + Duration::from_millis(5));
     /// sleep.await;
     /// # }
     /// ```
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        self.reset_std(deadline.into_std());
+    }
+
+    pub(crate) fn reset_std(self: Pin<&mut Self>, deadline: std::time::Instant) {
         // SAFETY: the node is never moved out; only plain fields are assigned.
         let this = unsafe { self.get_unchecked_mut() };
         this.deadline = deadline;
@@ -147,7 +164,7 @@ impl Sleep {
             wheel.remove(node);
             this.node.set_fired(false);
             node.as_ref().inner().when = this.handle.deadline_to_tick(deadline);
-            if Instant::now() >= deadline || wheel.insert(node).is_err() {
+            if this.handle.now() >= deadline || wheel.insert(node).is_err() {
                 // Already due: complete it now, waking whoever waits on it.
                 let inner = node.as_ref().inner();
                 this.node.set_fired(true);
@@ -180,7 +197,7 @@ impl Future for Sleep {
         let inner = unsafe { node.as_ref().inner() };
         // A deadline already past completes now, not at the driver's next turn (which a
         // busy or stalled thread may not have taken yet).
-        let due = Instant::now() >= this.deadline;
+        let due = this.handle.now() >= this.deadline;
         if !this.registered {
             this.registered = true;
             inner.when = this.handle.deadline_to_tick(this.deadline);

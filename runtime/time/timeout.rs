@@ -1,12 +1,13 @@
 //! `timeout`, `timeout_at`, and the `Elapsed` error.
 
 use crate::coop;
-use crate::time::sleep::{deadline_after, sleep_until, Sleep};
+use crate::time::sleep::{deadline_after, Sleep};
+use crate::time::Instant;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Runs `future` with a time limit: `Err(Elapsed)` if it has not completed within
 /// `duration` (the future is then dropped).
@@ -29,7 +30,12 @@ use std::time::{Duration, Instant};
 /// ```
 #[track_caller]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    timeout_at(deadline_after(duration), future)
+    let handle = crate::driver::Handle::with_current(|driver| driver.time.clone());
+    let deadline = deadline_after(&handle, duration);
+    Timeout {
+        value: future,
+        delay: Sleep::new(handle, deadline),
+    }
 }
 
 /// Runs `future` until `deadline`. See [`timeout`].
@@ -53,7 +59,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         value: future,
-        delay: sleep_until(deadline),
+        delay: crate::time::sleep_until(deadline),
     }
 }
 

@@ -33,7 +33,8 @@ impl MultiThread {
         blocking: crate::blocking::Spawner,
         rt_handle: impl Fn(Arc<Handle>) -> crate::Handle,
     ) -> io::Result<(MultiThread, Arc<Handle>)> {
-        let (driver, driver_handle) = Driver::new()?;
+        // Not pausable: see `time::clock`.
+        let (driver, driver_handle) = Driver::new(crate::time::clock::Clock::new(false, false))?;
         let driver = Arc::new(DriverShared::new(driver, driver_handle));
         let (handle, cores) = worker::create(config, driver, blocking);
         let workers = Arc::new(WorkersDone {
