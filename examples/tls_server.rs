@@ -68,21 +68,25 @@ struct Args {
 #[runtime::main]
 async fn main() -> io::Result<()> {
     let args = parse_args();
-    let config = Arc::new(tls_config(args.cert.as_ref())?);
+    let (config, origin) = tls_config(args.cert.as_ref())?;
     let shutdown = GracefulShutdown::listen(args.grace)?;
     let listener = TcpListener::bind(args.addr.as_str()).await?;
     println!("listening on {}", listener.local_addr()?);
     io::stdout().flush()?;
+    // After the address: scripts and tests take the first line printed for it.
+    eprintln!("certificate: {origin}");
     let conns = shutdown.connections();
     shutdown
-        .run(serve(listener, TlsAcceptor::from(config), conns))
+        .run(serve(listener, TlsAcceptor::from(Arc::new(config)), conns))
         .await
 }
 
 /// The server's TLS configuration: ring's provider, TLS 1.2 and 1.3, ALPN `http/1.1`, and the
 /// certificate from `cert` (chain and key files) or a self-signed one.
-fn tls_config(cert: Option<&(PathBuf, PathBuf)>) -> io::Result<ServerConfig> {
-    let (chain, key) = match cert {
+///
+/// Also says where the certificate came from, for the log.
+fn tls_config(cert: Option<&(PathBuf, PathBuf)>) -> io::Result<(ServerConfig, &'static str)> {
+    let (chain, key, origin) = match cert {
         Some((chain, key)) => {
             let chain = CertificateDer::pem_file_iter(chain)
                 .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
@@ -92,16 +96,15 @@ fn tls_config(cert: Option<&(PathBuf, PathBuf)>) -> io::Result<ServerConfig> {
             }
             let key = PrivateKeyDer::from_pem_file(key)
                 .map_err(|e| invalid(format!("--key {}: {e}", key.display())))?;
-            eprintln!("certificate: from the files given");
-            (chain, key)
+            (chain, key, "from the files given")
         }
         None => {
             let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
             let made = rcgen::generate_simple_self_signed(names)
                 .map_err(|e| invalid(format!("making a certificate: {e}")))?;
             let key = PrivatePkcs8KeyDer::from(made.signing_key.serialize_der());
-            eprintln!("certificate: self-signed for localhost and 127.0.0.1");
-            (vec![made.cert.der().clone()], key.into())
+            let chain = vec![made.cert.der().clone()];
+            (chain, key.into(), "self-signed for localhost and 127.0.0.1")
         }
     };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -112,7 +115,7 @@ fn tls_config(cert: Option<&(PathBuf, PathBuf)>) -> io::Result<ServerConfig> {
         .with_single_cert(chain, key)
         .map_err(|e| invalid(format!("certificate and key: {e}")))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
+    Ok((config, origin))
 }
 
 fn invalid(message: String) -> io::Error {
