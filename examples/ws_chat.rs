@@ -52,8 +52,11 @@ struct Rooms {
 }
 
 impl Rooms {
-    fn join(&self, room: &str, id: u64, tx: Sender<Message>) {
+    /// Adds a member and queues `welcome` for it first: under the lock, so no message
+    /// broadcast meanwhile can come before it.
+    fn join(&self, room: &str, id: u64, tx: Sender<Message>, welcome: Message) {
         let mut rooms = self.rooms.lock().unwrap();
+        let _ = tx.try_send(welcome);
         rooms.entry(room.to_owned()).or_default().insert(id, tx);
     }
 
@@ -133,9 +136,8 @@ async fn connection(stream: TcpStream, rooms: Arc<Rooms>, conn: Conn) -> Result<
     let name = format!("guest-{id}");
     let (mut sender, receiver) = ws.split();
     let (tx, rx) = channel::bounded(QUEUE);
-    rooms.join(&room, id, tx.clone());
     let welcome = Message::text(format!("welcome {name} to {room}"));
-    let _ = tx.try_send(welcome);
+    rooms.join(&room, id, tx.clone(), welcome);
 
     // Reading and writing run side by side, so a client that only listens still gets every
     // message, and one that only talks is still read.

@@ -1,21 +1,17 @@
 //! tokio's IO traits on this runtime: [`tokio::io::AsyncRead`], [`tokio::io::AsyncWrite`]
 //! and [`tokio::io::AsyncBufRead`], so libraries written against them (tokio-util's codecs,
-//! `tokio::io::copy`, `BufReader`, tonic-style transports…) run here unchanged.
+//! `tokio::io::copy`, `BufReader`, …) run here unchanged.
 //!
 //! Two mechanisms, for two kinds of type:
 //!
-//! - **Direct impls** on this runtime's own streams, files and pipes:
-//!   [`TcpStream`](crate::net::TcpStream) and its halves
-//!   ([`ReadHalf`](crate::net::tcp::ReadHalf), [`WriteHalf`](crate::net::tcp::WriteHalf),
-//!   [`OwnedReadHalf`](crate::net::tcp::OwnedReadHalf),
-//!   [`OwnedWriteHalf`](crate::net::tcp::OwnedWriteHalf)),
-//!   [`UnixStream`](crate::net::UnixStream), [`fs::File`](crate::fs::File) (which also
-//!   buffers, so it is `AsyncBufRead`), and the child pipes
-//!   [`ChildStdin`](crate::process::ChildStdin), [`ChildStdout`](crate::process::ChildStdout),
-//!   [`ChildStderr`](crate::process::ChildStderr). A wrapper would make every caller write
-//!   `.compat()` and reach the stream's own methods (`peer_addr`, `set_nodelay`, `split`)
-//!   through `get_ref`; with the impls, `tokio_util::codec::Framed::new(stream, codec)` takes
-//!   our `TcpStream` as it is, and the same value still works with futures-io code.
+//! - **Direct impls** on this runtime's own streams, files and pipes: [`TcpStream`] and its
+//!   halves ([`ReadHalf`], [`WriteHalf`], [`OwnedReadHalf`], [`OwnedWriteHalf`]),
+//!   [`UnixStream`], [`fs::File`](crate::fs::File) (which also buffers, so it is
+//!   `AsyncBufRead`), and the child pipes [`ChildStdin`], [`ChildStdout`], [`ChildStderr`].
+//!   A wrapper would make every caller write `.compat()` and reach the stream's own methods
+//!   (`peer_addr`, `set_nodelay`, `split`) through `get_ref`; with the impls,
+//!   `tokio_util::codec::Framed::new(stream, codec)` takes our `TcpStream` as it is, and the
+//!   same value still works with futures-io code.
 //! - **[`Compat<T>`]** for everything else: types from other crates implement futures-io
 //!   (a `futures_rustls` TLS stream, `futures::io::Cursor`, …) and the orphan rule forbids
 //!   implementing tokio's traits on them here. [`CompatExt::compat`] wraps one. `Compat`
@@ -24,15 +20,16 @@
 //! Each impl delegates to the type's futures-io impl, so it behaves the same, wakes on the
 //! same reactor events and is cancel-safe the same way: a dropped read or write future loses
 //! no bytes. The one translation is the read buffer: futures-io reads into initialised
-//! memory and tokio's [`ReadBuf`] may hand over uninitialised memory, so the unfilled part
-//! is zeroed first (at most 64 KiB per read). `ReadBuf` remembers what is
-//! initialised, so a buffer reused across reads is zeroed once. A read into a full
-//! `ReadBuf` returns at once, without waiting for the stream.
+//! memory and tokio's [`ReadBuf`] may hand over uninitialised memory, so the part of it a
+//! read offers (at most 64 KiB) is zeroed first, unless the `ReadBuf` already knows it is
+//! initialised. (tokio-util's codecs offer fresh spare capacity on every read, 8 KiB by
+//! default, so they pay one small `memset` per read.) A read into a full `ReadBuf` returns
+//! at once, without waiting for the stream.
 //!
 //! [`poll_shutdown`](tokio::io::AsyncWrite::poll_shutdown) is futures-io's `poll_close`: on
 //! a socket it shuts down the write side (the peer reads EOF, and this side can still read
-//! what the peer sends), on [`ChildStdin`](crate::process::ChildStdin) it closes the pipe (the
-//! child reads EOF), on a [`File`](crate::fs::File) it flushes. Sockets and `ChildStdin` write
+//! what the peer sends), on [`ChildStdin`] it closes the pipe (the
+//! child reads EOF), on a [`File`] it flushes. Sockets and `ChildStdin` write
 //! vectored (`writev`); a `File` and a [`Compat`] report
 //! [`is_write_vectored`](tokio::io::AsyncWrite::is_write_vectored) `false`.
 //!
