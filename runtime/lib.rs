@@ -215,6 +215,8 @@
 //! - [`Runtime`], [`LocalRuntime`], [`Builder`], [`Handle`]: running a runtime by hand,
 //!   spawning onto it from other threads, and its [`RuntimeMetrics`].
 //! - `compat::hyper` (feature `hyper`): run hyper 1.x servers and clients here.
+//! - `compat::tokio` (feature `tokio-io`): tokio's IO traits on this runtime's streams,
+//!   files and pipes, for tokio-util's codecs and other libraries written against them.
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
@@ -239,7 +241,7 @@ mod scheduler;
 mod task_core;
 mod util;
 
-#[cfg(feature = "hyper")]
+#[cfg(any(feature = "hyper", feature = "tokio-io"))]
 pub mod compat;
 pub mod fs;
 pub mod io;

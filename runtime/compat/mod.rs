@@ -3,8 +3,12 @@
 //!
 //! - [`hyper`] (feature `hyper`): executor, timer and IO adapters for hyper 1.x servers and
 //!   clients.
+//! - [`tokio`] (feature `tokio-io`): tokio's `AsyncRead`, `AsyncWrite` and `AsyncBufRead`
+//!   on this runtime's streams, files and pipes, and [`Compat`](tokio::Compat) for other
+//!   futures-io types, so tokio-util's codecs and the like run here.
 //!
 //! ```
+//! # #[cfg(feature = "hyper")]
 //! # #[runtime::main(flavor = "current_thread")]
 //! # async fn main() {
 //! use hyper::rt::{Executor, Timer};
@@ -15,6 +19,11 @@
 //! HyperTimer::new().sleep(std::time::Duration::from_millis(1)).await;
 //! assert_eq!(rx.await, Ok("spawned by hyper"));
 //! # }
+//! # #[cfg(not(feature = "hyper"))]
+//! # fn main() {}
 //! ```
 
+#[cfg(feature = "hyper")]
 pub mod hyper;
+#[cfg(feature = "tokio-io")]
+pub mod tokio;
