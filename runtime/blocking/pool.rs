@@ -157,6 +157,7 @@ impl Spawner {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
+        let meta = meta.with_kind("blocking");
         let (task, notified, join) = task::new_task(BlockingTask(Some(f)), BlockingSchedule, meta);
         drop(task);
         self.inner.queue.push(notified);

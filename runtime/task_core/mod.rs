@@ -16,6 +16,8 @@ mod join;
 mod list;
 pub(crate) mod raw;
 mod state;
+#[cfg(feature = "tracing")]
+mod trace;
 mod waker;
 
 #[cfg(all(test, runtime_loom))]
