@@ -217,6 +217,25 @@
 //! - `compat::hyper` (feature `hyper`): run hyper 1.x servers and clients here.
 //! - `compat::tokio` (feature `tokio-io`): tokio's IO traits on this runtime's streams,
 //!   files and pipes, for tokio-util's codecs and other libraries written against them.
+//! - feature `tracing`: tokio-console shows this runtime's tasks (below).
+//!
+//! # Watching tasks in tokio-console (feature `tracing`)
+//!
+//! With the `tracing` feature every task and blocking job gets a `runtime.spawn` span
+//! (kind, name, id, spawn location) that is entered around each of its polls and closes
+//! when the task ends, and every waker clone, wake and drop is a `runtime::waker` event:
+//! what `console-subscriber` reads to list tasks with their polls, busy and idle time and
+//! wakes. Without the feature none of it is compiled. The set-up, which
+//! `examples/console.rs` runs:
+//!
+//! ```sh
+//! # Cargo.toml: runtime = { version = "0.1", features = ["tracing"] }, console-subscriber = "0.5"
+//! # main: console_subscriber::init(); before the tasks start
+//! RUSTFLAGS="--cfg console_without_tokio_unstable" cargo run --features tracing --example console
+//! tokio-console
+//! ```
+//!
+//! The flag is console-subscriber's: it refuses to start without it (or `tokio_unstable`).
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 

@@ -179,6 +179,7 @@ impl Spawner {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
+        let meta = meta.with_kind("blocking");
         let (task, notified, join) = task::new_task(BlockingTask(Some(f)), BlockingSchedule, meta);
         drop(task);
         let in_flight = rt.inner.driver().time.blocking_job();

@@ -397,7 +397,9 @@ where
 {
     let set = handle.locals.get_or_create(handle.driver());
     handle.locals.count_spawn();
-    let (join, notified) = set.owned.bind_local(future, set.clone(), meta);
+    let (join, notified) = set
+        .owned
+        .bind_local(future, set.clone(), meta.with_kind("local"));
     if let Some(notified) = notified {
         set.push_remote(notified);
     }
@@ -419,7 +421,9 @@ where
         None => local.attach(handle.locals.get_or_create(handle.driver())),
     };
     handle.locals.count_spawn();
-    let (join, notified) = set.owned.bind_local(future, set.clone(), meta);
+    let (join, notified) = set
+        .owned
+        .bind_local(future, set.clone(), meta.with_kind("local"));
     if let Some(notified) = notified {
         local.queue.borrow_mut().push_back(notified);
     }

@@ -49,7 +49,14 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    crate::context::with_current_handle(|handle| handle.spawn_blocking(f))
+    // The location is taken here: `track_caller` does not reach through the closure.
+    let meta = TaskMeta::new(None, std::panic::Location::caller());
+    crate::context::with_current_handle(|handle| {
+        handle
+            .inner
+            .blocking_spawner()
+            .spawn_blocking(handle, f, meta)
+    })
 }
 
 /// Spawns a task whose future need not be `Send`; it runs on the calling thread, which

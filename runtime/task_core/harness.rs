@@ -80,6 +80,10 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     fn poll_future(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
         let id = self.header().id;
         let _task_id = crate::task_core::set_current_task_id(Some(id));
+        // Console counts each enter of the task's span as one poll.
+        // SAFETY: `RUNNING` is ours, which is the span's rule too.
+        #[cfg(feature = "tracing")]
+        let _entered = unsafe { self.trailer().span.enter() };
         let res = panic::catch_unwind(AssertUnwindSafe(|| {
             self.core().stage.with_mut(|ptr| {
                 // SAFETY: `RUNNING` is ours, so nobody else touches the stage.
@@ -123,6 +127,13 @@ impl<F: Future, S: Schedule> Harness<F, S> {
 
     fn store_and_complete(self, output: Result<F::Output, JoinError>) {
         set_stage(&self.core().stage, Stage::Finished(output));
+        // Closed before `COMPLETE` is published, so a joiner never sees a finished task
+        // whose span is still open.
+        // SAFETY: the stage is ours until `transition_to_complete`.
+        #[cfg(feature = "tracing")]
+        unsafe {
+            self.trailer().span.close()
+        };
         let snapshot = self.header().state.transition_to_complete();
         // Leave the owned list before waking the joiner, so a task that joined this one
         // sees it gone from the runtime's alive count.

@@ -17,6 +17,8 @@ mod list;
 mod local;
 pub(crate) mod raw;
 mod state;
+#[cfg(feature = "tracing")]
+mod trace;
 mod waker;
 
 #[cfg(all(test, runtime_loom))]

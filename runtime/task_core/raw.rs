@@ -6,7 +6,7 @@
 //! ```text
 //! Header  { state, vtable, queue_next, owned links, id }
 //! Core    { scheduler: S, stage: Running(F) | Finished(Result<F::Output, JoinError>) | Consumed }
-//! Trailer { join waker, name, spawn location }
+//! Trailer { join waker, name, spawn location, console span (feature `tracing`) }
 //! ```
 
 use crate::loom::UnsafeCell;
@@ -71,6 +71,9 @@ pub(crate) struct Trailer {
     /// Boxed twice: one word in every task, a second allocation only for named ones.
     pub(crate) name: Option<Box<Box<str>>>,
     pub(crate) location: &'static Location<'static>,
+    /// The task's `runtime.spawn` span (see `trace`).
+    #[cfg(feature = "tracing")]
+    pub(crate) span: crate::task_core::trace::TaskSpan,
 }
 
 /// What a task knows about itself besides its future.
@@ -78,6 +81,9 @@ pub(crate) struct TaskMeta {
     pub(crate) id: Id,
     pub(crate) name: Option<Box<Box<str>>>,
     pub(crate) location: &'static Location<'static>,
+    /// Console's kind column: `"task"` unless told (`with_kind`).
+    #[cfg(feature = "tracing")]
+    pub(crate) kind: &'static str,
 }
 
 impl TaskMeta {
@@ -87,12 +93,28 @@ impl TaskMeta {
             id: Id::next(),
             name: name.map(|name| Box::new(Box::from(name))),
             location,
+            #[cfg(feature = "tracing")]
+            kind: "task",
+        }
+    }
+
+    /// Sets the kind console shows (`"blocking"` for pool jobs); kept only with the
+    /// `tracing` feature.
+    pub(crate) fn with_kind(self, kind: &'static str) -> TaskMeta {
+        #[cfg(feature = "tracing")]
+        return TaskMeta { kind, ..self };
+        #[cfg(not(feature = "tracing"))]
+        {
+            let _ = kind;
+            self
         }
     }
 }
 
 impl<F: Future, S: Schedule> Cell<F, S> {
     pub(crate) fn allocate(future: F, scheduler: S, meta: TaskMeta) -> NonNull<Header> {
+        #[cfg(feature = "tracing")]
+        let span = crate::task_core::trace::TaskSpan::new(&meta, std::mem::size_of::<F>());
         let cell = Box::new(Cell {
             header: Header {
                 state: State::new(),
@@ -110,6 +132,8 @@ impl<F: Future, S: Schedule> Cell<F, S> {
                 waker: UnsafeCell::new(None),
                 name: meta.name,
                 location: meta.location,
+                #[cfg(feature = "tracing")]
+                span,
             },
         });
         NonNull::from(Box::leak(cell)).cast()

@@ -2,6 +2,9 @@
 //!
 //! A cloned waker holds one task reference; the waker lent to `poll` holds none (it borrows
 //! the poller's reference and is never dropped).
+//!
+//! With the `tracing` feature each operation is also reported to console (see `trace`),
+//! before the operation, while the waker's reference still keeps the cell alive.
 
 use crate::task_core::raw::{Header, RawTask};
 use crate::task_core::state::TransitionToNotified;
@@ -33,6 +36,8 @@ fn raw(ptr: *const ()) -> RawTask {
 ///
 /// `ptr` is the header of a live task whose reference the cloned waker owns.
 unsafe fn clone(ptr: *const ()) -> RawWaker {
+    #[cfg(feature = "tracing")]
+    raw(ptr).trailer().span.waker_op("waker.clone");
     raw(ptr).ref_inc();
     RawWaker::new(ptr, &VTABLE)
 }
@@ -44,6 +49,8 @@ unsafe fn clone(ptr: *const ()) -> RawWaker {
 /// As [`clone`]; the waker's reference is given up.
 unsafe fn wake(ptr: *const ()) {
     let task = raw(ptr);
+    #[cfg(feature = "tracing")]
+    task.trailer().span.waker_op("waker.wake");
     match task.state().transition_to_notified_by_val() {
         TransitionToNotified::Submit => task.schedule(),
         TransitionToNotified::Dealloc => task.dealloc(),
@@ -58,6 +65,8 @@ unsafe fn wake(ptr: *const ()) {
 /// As [`clone`].
 unsafe fn wake_by_ref(ptr: *const ()) {
     let task = raw(ptr);
+    #[cfg(feature = "tracing")]
+    task.trailer().span.waker_op("waker.wake_by_ref");
     match task.state().transition_to_notified_by_ref() {
         TransitionToNotified::Submit => task.schedule(),
         TransitionToNotified::Dealloc => unreachable!("wake_by_ref keeps its reference"),
@@ -71,5 +80,7 @@ unsafe fn wake_by_ref(ptr: *const ()) {
 ///
 /// As [`clone`]; the waker's reference is given up.
 unsafe fn drop_waker(ptr: *const ()) {
+    #[cfg(feature = "tracing")]
+    raw(ptr).trailer().span.waker_op("waker.drop");
     raw(ptr).drop_reference();
 }
