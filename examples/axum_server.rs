@@ -16,7 +16,7 @@
 //!
 //! On SIGINT or SIGTERM it stops accepting and asks each connection for hyper's
 //! `graceful_shutdown`, as `hyper_server` does: an idle connection closes at once, a request
-//! under way is answered with `connection: close`. Connections still open after `--grace
+//! under way is answered, then the connection closes. Connections still open after `--grace
 //! SECONDS` (default 5) are cut off; it prints a `shutdown: drained …` line and exits 0.
 //!
 //! ```text
@@ -29,7 +29,6 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures::future::{select, Either};
 use hyper::server::conn::http1;
 use hyper_util::service::TowerToHyperService;
 use runtime::compat::hyper::{HyperIo, HyperTimer};
@@ -37,11 +36,13 @@ use runtime::net::{TcpListener, TcpStream};
 use serde::{Deserialize, Serialize};
 use shutdown::{Conn, Connections, GracefulShutdown};
 use std::io::Write;
-use std::pin::pin;
 use std::time::Duration;
 
 #[path = "support/shutdown.rs"]
 mod shutdown;
+
+#[path = "support/hyper_drain.rs"]
+mod hyper_drain;
 
 #[derive(Serialize)]
 struct User {
@@ -125,14 +126,7 @@ async fn connection(stream: TcpStream, app: Router, conn: Conn) -> Result<(), hy
         .timer(HyperTimer::new())
         .header_read_timeout(Duration::from_secs(10))
         .serve_connection(HyperIo::new(stream), TowerToHyperService::new(app));
-    let mut served = pin!(served);
-    match select(served.as_mut(), pin!(conn.stopping())).await {
-        Either::Left((done, _)) => done,
-        Either::Right(((), _)) => {
-            served.as_mut().graceful_shutdown();
-            served.await
-        }
-    }
+    hyper_drain::serve(served, &conn).await
 }
 
 /// `--addr HOST:PORT` (default 127.0.0.1:3001) and `--grace SECONDS` (default 5).

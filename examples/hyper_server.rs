@@ -7,17 +7,16 @@
 //!
 //! On SIGINT or SIGTERM it stops accepting (the listener closes, so new clients are refused)
 //! and asks each connection for hyper's `graceful_shutdown`: an idle one closes at once, one
-//! with a request under way answers it with `connection: close`, then closes. Connections
-//! still open after `--grace SECONDS` (default 5) are cut off; then it prints a `shutdown:
-//! drained …` line and exits 0. A second signal exits at once (130 for SIGINT). The shared
-//! logic is `examples/support/shutdown.rs`.
+//! with a request under way (bytes of it already sent count) answers it, then closes.
+//! Connections still open after `--grace SECONDS` (default 5) are cut off; then it prints a
+//! `shutdown: drained …` line and exits 0. A second signal exits at once (130 for SIGINT).
+//! The shared logic is `examples/support/shutdown.rs` and `examples/support/hyper_drain.rs`.
 //!
 //! ```text
 //! cargo run --release --features hyper --example hyper_server -- --addr 127.0.0.1:3000
 //! curl http://127.0.0.1:3000/
 //! ```
 
-use futures::future::{select, Either};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -28,11 +27,13 @@ use runtime::net::{TcpListener, TcpStream};
 use shutdown::{Conn, Connections, GracefulShutdown};
 use std::convert::Infallible;
 use std::io::Write;
-use std::pin::pin;
 use std::time::Duration;
 
 #[path = "support/shutdown.rs"]
 mod shutdown;
+
+#[path = "support/hyper_drain.rs"]
+mod hyper_drain;
 
 async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let response = match (req.method(), req.uri().path()) {
@@ -87,16 +88,7 @@ async fn connection(stream: TcpStream, conn: Conn) -> Result<(), hyper::Error> {
         .timer(HyperTimer::new())
         .header_read_timeout(Duration::from_secs(10))
         .serve_connection(HyperIo::new(stream), service_fn(hello));
-    let mut served = pin!(served);
-    match select(served.as_mut(), pin!(conn.stopping())).await {
-        Either::Left((done, _)) => done,
-        Either::Right(((), _)) => {
-            // hyper's own drain: close if idle, else finish the request under way with
-            // `connection: close`; the connection still counts until that is done.
-            served.as_mut().graceful_shutdown();
-            served.await
-        }
-    }
+    hyper_drain::serve(served, &conn).await
 }
 
 /// `--addr HOST:PORT` (default 127.0.0.1:3000) and `--grace SECONDS` (default 5).

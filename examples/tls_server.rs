@@ -44,6 +44,9 @@ use std::time::Duration;
 #[path = "support/shutdown.rs"]
 mod shutdown;
 
+#[path = "support/hyper_drain.rs"]
+mod hyper_drain;
+
 /// How long a new connection may take to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -158,14 +161,7 @@ async fn connection(
         .timer(HyperTimer::new())
         .header_read_timeout(Duration::from_secs(10))
         .serve_connection(HyperIo::new(tls), service_fn(hello));
-    let mut served = pin!(served);
-    match select(served.as_mut(), pin!(conn.stopping())).await {
-        Either::Left((done, _)) => done?,
-        Either::Right(((), _)) => {
-            served.as_mut().graceful_shutdown();
-            served.await?
-        }
-    }
+    hyper_drain::serve(served, &conn).await?;
     Ok(())
 }
 

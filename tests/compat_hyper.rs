@@ -433,7 +433,8 @@ fn the_hyper_server_example_answers_over_keep_alive() {
 }
 
 /// The example's drain: an idle keep-alive connection is closed at once, a request under way
-/// is answered with `connection: close`, new connections are refused, and it exits 0.
+/// (half its head sent) is answered and then closed, new connections are refused, and it
+/// exits 0.
 #[test]
 fn the_hyper_server_example_drains_on_sigterm() {
     use std::io::{Read, Write};
@@ -460,8 +461,10 @@ fn the_hyper_server_example_drains_on_sigterm() {
     let mut response = String::new();
     busy.read_to_string(&mut response)
         .expect("the response, then the close");
+    // Answered in full, then closed (`read_to_string` returned). Whether the response also
+    // says `connection: close` depends on whether the rest of the request arrived before
+    // the drain began or during the moment the server waits for bytes already sent.
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
-    assert!(response.contains("connection: close\r\n"), "{response}");
     assert!(response.ends_with("Hello, world!\n"), "{response}");
 
     let (status, out) = server.process.wait_exit(Duration::from_secs(10));
