@@ -6,14 +6,11 @@
 //! nc 127.0.0.1 7001        # in two terminals; type lines, try /join games
 //! ```
 //!
-//! Each room is a `runtime::sync::broadcast` channel: a line said in a room is sent once,
-//! and each member's writer task reads it from the room's ring, so saying a line costs the
-//! same in a room of two as in a room of a thousand and never waits. A client that stops
-//! reading can't hold anyone up: once its socket buffers are full its writer stops reading
-//! the ring, and when the ring (256 lines) has moved on past it, its writer learns it lagged
-//! and disconnects it (the room is told), the way IRC servers drop a client over its send
-//! queue. Replies meant for one client (acknowledgements, errors) go through its own small
-//! outbox, a bounded `runtime::sync::channel`.
+//! Each client has an outbox, a bounded `runtime::sync::channel` drained by its own writer
+//! task; a room broadcasts by putting the line into every member's outbox with `try_send`,
+//! which never waits. So a client that stops reading can't hold anyone up: once its socket
+//! buffers and its outbox (256 lines) are full, the next broadcast finds the outbox full and
+//! disconnects it (the room is told), the way IRC servers drop a client over its send queue.
 //!
 //! On SIGINT or SIGTERM it stops accepting (the listener closes, so new clients are refused)
 //! and tells every client `* the server is shutting down, bye`, then closes its connection
@@ -26,8 +23,7 @@ use futures::future::{select, Either};
 use futures::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use runtime::net::tcp::OwnedWriteHalf;
 use runtime::net::{TcpListener, TcpStream};
-use runtime::sync::broadcast;
-use runtime::sync::channel::{self, Receiver};
+use runtime::sync::channel::{self, Receiver, Sender, TrySendError};
 use runtime::sync::Event;
 use runtime::time::{sleep, Duration};
 use shutdown::{Conn, Connections, GracefulShutdown};
@@ -41,67 +37,51 @@ use std::sync::{Arc, Mutex};
 mod shutdown;
 
 const DEFAULT_ROOM: &str = "lobby";
-/// Lines a room holds: a member that falls further behind is disconnected.
-const ROOM_BACKLOG: usize = 256;
-/// Replies to one client not yet written: a client that lets more pile up is not reading.
-const OUTBOX: usize = 16;
+/// Lines a client may fall behind by before it is disconnected.
+const OUTBOX: usize = 256;
 /// A longer line ends the connection: it would otherwise grow a buffer without bound.
 const MAX_LINE: u64 = 4096;
 
-/// A line to send, newline included; shared by every member that reads it.
+/// A line to send, newline included; shared by every outbox it goes to.
 type Line = Arc<str>;
-
-/// What a room's ring carries.
-#[derive(Clone)]
-enum Said {
-    /// A line for every member but its author (`None`: for everyone).
-    Line { from: Option<u64>, line: Line },
-    /// `who` left: its writer reads no further in this room (so nothing said after it
-    /// leaked to it); the others get the notice.
-    Left { who: u64, line: Line },
-}
-
-/// What a client's outbox carries to its writer, in order.
-enum Out {
-    /// A line for this client alone.
-    Line(Line),
-    /// The room it is now in, and its ring: the writer reads it once it has read the old
-    /// one up to its own `Said::Left`.
-    Room(String, broadcast::Receiver<Said>),
-}
 
 /// A client as its room sees it.
 struct Member {
     name: String,
+    outbox: Sender<Line>,
     /// Set to disconnect the client: its reader and writer both stop.
     kicked: Arc<Event>,
 }
 
-/// A room: its members and the ring their writers read.
+/// A room's broadcast: a fan-out over its members' outboxes.
+#[derive(Default)]
 struct Room {
     members: HashMap<u64, Member>,
-    ring: broadcast::Sender<Said>,
-}
-
-impl Default for Room {
-    fn default() -> Room {
-        // The receiver made here goes at once: members subscribe as they join.
-        let (ring, _) = broadcast::channel(ROOM_BACKLOG);
-        Room {
-            members: HashMap::new(),
-            ring,
-        }
-    }
 }
 
 impl Room {
-    /// Sends `line` to every member but `except`. With no member left to read it, there is
-    /// nobody to tell: the error is that.
-    fn broadcast(&self, except: Option<u64>, line: String) {
-        let _ = self.ring.send(Said::Line {
-            from: except,
-            line: line.into(),
-        });
+    /// Queues `line` for every member but `except`. A member whose outbox is full is
+    /// disconnected and the rest are told, which may find more laggards.
+    fn broadcast(&mut self, except: Option<u64>, line: String) {
+        let mut pending = vec![(except, Line::from(line))];
+        while let Some((except, line)) = pending.pop() {
+            let mut lagging = Vec::new();
+            for (&id, member) in &self.members {
+                if Some(id) == except {
+                    continue;
+                }
+                // `Closed` means its writer is gone: it is leaving anyway.
+                if let Err(TrySendError::Full(_)) = member.outbox.try_send(line.clone()) {
+                    lagging.push(id);
+                }
+            }
+            for id in lagging {
+                let member = self.members.remove(&id).expect("listed above");
+                member.kicked.set();
+                let notice = format!("* {} was disconnected (too slow)\n", member.name);
+                pending.push((None, notice.into()));
+            }
+        }
     }
 }
 
@@ -122,36 +102,18 @@ impl Chat {
         result
     }
 
-    /// Adds the client to `room` and tells the others; returns the room's ring, from the
-    /// first line said after the join.
-    fn join(&self, room: &str, id: u64, member: Member) -> broadcast::Receiver<Said> {
+    fn join(&self, room: &str, id: u64, member: Member) {
         self.with_room(room, |r| {
             r.broadcast(None, format!("* {} joined {room}\n", member.name));
             r.members.insert(id, member);
-            r.ring.subscribe()
-        })
-    }
-
-    /// Takes the client out of `room` (unless it was already disconnected) and tells the
-    /// rest; its writer stops reading the room at that notice.
-    fn leave(&self, room: &str, id: u64) {
-        self.with_room(room, |r| {
-            if let Some(member) = r.members.remove(&id) {
-                let line = format!("* {} left {room}\n", member.name).into();
-                let _ = r.ring.send(Said::Left { who: id, line });
-            }
         });
     }
 
-    /// Disconnects a member that fell a whole ring behind, and tells the room.
-    fn kick(&self, room: &str, id: u64) {
+    /// Takes the client out of `room` (unless it was already disconnected) and tells the rest.
+    fn leave(&self, room: &str, id: u64) {
         self.with_room(room, |r| {
             if let Some(member) = r.members.remove(&id) {
-                member.kicked.set();
-                r.broadcast(
-                    None,
-                    format!("* {} was disconnected (too slow)\n", member.name),
-                );
+                r.broadcast(None, format!("* {} left {room}\n", member.name));
             }
         });
     }
@@ -213,7 +175,7 @@ async fn serve(listener: TcpListener, conns: Connections) {
         let chat = chat.clone();
         let conn = conns.track();
         runtime::spawn(async move {
-            match client(chat, id, stream, conn).await {
+            match client(&chat, id, stream, conn).await {
                 // A reset is the client's way of leaving.
                 Err(e) if e.kind() != io::ErrorKind::ConnectionReset => {
                     eprintln!("client {id}: {e}");
@@ -226,38 +188,30 @@ async fn serve(listener: TcpListener, conns: Connections) {
 
 /// Reads the client's lines until it quits, disconnects, is disconnected or the server
 /// shuts down.
-async fn client(chat: Arc<Chat>, id: u64, stream: TcpStream, conn: Conn) -> io::Result<()> {
+async fn client(chat: &Chat, id: u64, stream: TcpStream, conn: Conn) -> io::Result<()> {
     // Lines are small and go out as they come: without this, a batch written while the
     // previous one is unacknowledged waits for the client's delayed ACK (40 ms on Linux).
     stream.set_nodelay(true)?;
-    let (reader, write_half) = stream.into_split();
-    let (outbox, inbox) = channel::bounded::<Out>(OUTBOX);
+    let (reader, writer) = stream.into_split();
+    let (outbox, inbox) = channel::bounded::<Line>(OUTBOX);
     let kicked = Arc::new(Event::new());
     // The connection is in flight until its writer is done too: it holds a share.
     let conn = Arc::new(conn);
+    runtime::spawn(write_lines(writer, inbox, kicked.clone(), conn.clone()));
+
     let mut name = format!("guest-{id}");
     let mut room = DEFAULT_ROOM.to_owned();
     // Replies to the client itself; `false` if its outbox is full (it is not reading).
-    let reply = |line: String| outbox.try_send(Out::Line(line.into())).is_ok();
-    // Tells the writer which room to read next; `false` if the outbox is full, as above.
-    let enter = |room: &str, ring| outbox.try_send(Out::Room(room.to_owned(), ring)).is_ok();
-    let member = |name: &str| Member {
-        name: name.to_owned(),
-        kicked: kicked.clone(),
-    };
-    let writer = Writer {
-        chat: chat.clone(),
-        id,
-        kicked: kicked.clone(),
-        room: None,
-        next_room: None,
-        _conn: conn.clone(),
-    };
-    runtime::spawn(writer.run(write_half, inbox));
+    let reply = |line: String| outbox.try_send(line.into()).is_ok();
     reply(format!(
         "* welcome {name}, you are in {room} (commands: /join ROOM, /nick NAME, /quit)\n"
     ));
-    enter(&room, chat.join(&room, id, member(&name)));
+    let member = |name: &str| Member {
+        name: name.to_owned(),
+        outbox: outbox.clone(),
+        kicked: kicked.clone(),
+    };
+    chat.join(&room, id, member(&name));
 
     let mut reader = BufReader::new(reader);
     let mut buf = Vec::new();
@@ -296,10 +250,8 @@ async fn client(chat: Arc<Chat>, id: u64, stream: TcpStream, conn: Conn) -> io::
             "/join" if !arg.is_empty() => {
                 chat.leave(&room, id);
                 arg.clone_into(&mut room);
-                let ring = chat.join(&room, id, member(&name));
-                // The writer finishes the old room before it writes the acknowledgement,
-                // and writes its replies before the new room's lines.
-                enter(&room, ring) && reply(format!("* you are now in {room}\n"))
+                chat.join(&room, id, member(&name));
+                reply(format!("* you are now in {room}\n"))
             }
             "/nick" if !arg.is_empty() => {
                 chat.rename(&room, id, arg);
@@ -321,173 +273,29 @@ async fn client(chat: Arc<Chat>, id: u64, stream: TcpStream, conn: Conn) -> io::
     result
 }
 
-/// A client's writer task: sends the client its replies and what its room says.
-struct Writer {
-    chat: Arc<Chat>,
-    id: u64,
+/// Sends the outbox's lines to the client, everything queued at once in one write, until
+/// the outbox closes or the client is disconnected.
+async fn write_lines(
+    mut writer: OwnedWriteHalf,
+    inbox: Receiver<Line>,
     kicked: Arc<Event>,
-    /// The room being read.
-    room: Option<(String, broadcast::Receiver<Said>)>,
-    /// The room to read once `room` reaches this client's own `Said::Left`; meanwhile the
-    /// outbox waits, so a reply after a `/join` comes after the old room's last line.
-    next_room: Option<(String, broadcast::Receiver<Said>)>,
-    /// The connection is in flight until its writer is done too: it holds a share.
     _conn: Arc<Conn>,
-}
-
-/// What woke a writer.
-enum Wake {
-    Outbox(Result<Out, channel::RecvError>),
-    Room(Result<Said, broadcast::RecvError>),
-}
-
-/// Lines read for a client and not yet written.
-#[derive(Default)]
-struct Batch {
-    bytes: Vec<u8>,
-    lines: usize,
-}
-
-impl Batch {
-    fn push(&mut self, line: &str) {
-        self.bytes.extend_from_slice(line.as_bytes());
-        self.lines += 1;
-    }
-}
-
-/// A writer sends at most about this much in one write, so one client's backlog can't make
-/// its writer hold a huge buffer.
-const BATCH_BYTES: usize = 64 * 1024;
-
-impl Writer {
-    /// Writes until the outbox closes (the reader is done), the client falls `ROOM_BACKLOG`
-    /// lines behind, or it is disconnected.
-    ///
-    /// While one batch is being written the writer goes on reading into the next, so it
-    /// sees a client that stopped reading fall behind (and disconnects it) even while its
-    /// write waits for the socket.
-    async fn run(mut self, mut writer: OwnedWriteHalf, inbox: Receiver<Out>) {
-        let kicked = self.kicked.clone();
-        let send_all = async {
-            let mut next = Batch::default();
-            let mut writing = Vec::new();
-            let mut open = true;
-            while open {
-                if next.bytes.is_empty() {
-                    let wake = self.wait(&inbox).await;
-                    open = self.take(wake, &mut next);
-                }
-                // Whatever else is queued goes out in the same write.
-                while open && next.bytes.len() < BATCH_BYTES {
-                    let Some(wake) = self.ready(&inbox) else {
-                        break;
-                    };
-                    open = self.take(wake, &mut next);
-                }
-                if next.bytes.is_empty() {
-                    continue;
-                }
-                std::mem::swap(&mut writing, &mut next.bytes);
-                next.lines = 0;
-                {
-                    let mut write = pin!(writer.write_all(&writing));
-                    loop {
-                        if !open {
-                            write.as_mut().await?;
-                            break;
-                        }
-                        let wake = match select(write.as_mut(), pin!(self.wait(&inbox))).await {
-                            Either::Left((written, _)) => {
-                                written?;
-                                break;
-                            }
-                            Either::Right((wake, _)) => wake,
-                        };
-                        open = self.take(wake, &mut next);
-                        if next.lines > ROOM_BACKLOG {
-                            self.kick();
-                            return Ok(());
-                        }
-                    }
-                }
-                writing.clear();
+) {
+    let mut batch = Vec::new();
+    let send_all = async {
+        while let Ok(line) = inbox.recv().await {
+            batch.clear();
+            batch.extend_from_slice(line.as_bytes());
+            while let Ok(line) = inbox.try_recv() {
+                batch.extend_from_slice(line.as_bytes());
             }
-            io::Result::Ok(())
-        };
-        // A write error means the client is gone; its reader will see that too.
-        let _ = unless_kicked(&kicked, send_all).await;
-        // Dropping `writer` shuts down our sending side; the socket closes with the reader.
-    }
-
-    /// Disconnects this client as too slow, and tells its room.
-    fn kick(&self) {
-        match &self.room {
-            Some((name, _)) => self.chat.kick(name, self.id),
-            None => self.kicked.set(),
+            writer.write_all(&batch).await?;
         }
-    }
-
-    /// Waits for a reply or a room's line (only the room's while switching rooms).
-    async fn wait(&mut self, inbox: &Receiver<Out>) -> Wake {
-        match (&mut self.room, self.next_room.is_some()) {
-            (Some((_, ring)), true) => Wake::Room(ring.recv().await),
-            (Some((_, ring)), false) => match select(pin!(inbox.recv()), pin!(ring.recv())).await {
-                Either::Left((out, _)) => Wake::Outbox(out),
-                Either::Right((said, _)) => Wake::Room(said),
-            },
-            (None, _) => Wake::Outbox(inbox.recv().await),
-        }
-    }
-
-    /// A reply or a room's line that is there already, replies first.
-    fn ready(&mut self, inbox: &Receiver<Out>) -> Option<Wake> {
-        if self.next_room.is_none() {
-            if let Ok(out) = inbox.try_recv() {
-                return Some(Wake::Outbox(Ok(out)));
-            }
-        }
-        let (_, ring) = self.room.as_mut()?;
-        let said = match ring.try_recv() {
-            Ok(said) => Ok(said),
-            Err(broadcast::TryRecvError::Empty) => return None,
-            Err(broadcast::TryRecvError::Lagged(n)) => Err(broadcast::RecvError::Lagged(n)),
-            Err(broadcast::TryRecvError::Closed) => Err(broadcast::RecvError::Closed),
-        };
-        Some(Wake::Room(said))
-    }
-
-    /// Adds what woke the writer to `batch`; `false` once the writer is done.
-    fn take(&mut self, wake: Wake, batch: &mut Batch) -> bool {
-        match wake {
-            // The reader is done and everything it queued was taken.
-            Wake::Outbox(Err(_)) => return false,
-            Wake::Outbox(Ok(Out::Line(line))) => batch.push(&line),
-            Wake::Outbox(Ok(Out::Room(name, ring))) => match self.room {
-                Some(_) => self.next_room = Some((name, ring)),
-                None => self.room = Some((name, ring)),
-            },
-            Wake::Room(Ok(Said::Line { from, line })) => {
-                if from != Some(self.id) {
-                    batch.push(&line);
-                }
-            }
-            Wake::Room(Ok(Said::Left { who, line })) => {
-                if who == self.id {
-                    self.room = self.next_room.take();
-                } else {
-                    batch.push(&line);
-                }
-            }
-            // The ring moved on past this client (its writer was not polled for that long).
-            Wake::Room(Err(broadcast::RecvError::Lagged(_))) => {
-                self.kick();
-                return false;
-            }
-            // The room closes only once its last member left, after that member's `Left`.
-            Wake::Room(Err(broadcast::RecvError::Closed)) => self.room = self.next_room.take(),
-        }
-        true
-    }
+        io::Result::Ok(())
+    };
+    // A write error means the client is gone; its reader will see that too.
+    let _ = unless_kicked(&kicked, send_all).await;
+    // Dropping `writer` shuts down our sending side; the socket closes with the reader.
 }
 
 /// Runs `fut` unless `kicked` is set first, which gives `None`.
