@@ -49,7 +49,7 @@ async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallib
 
 #[runtime::main]
 async fn main() -> std::io::Result<()> {
-    let (addr, grace) = parse_args();
+    let (addr, grace) = shutdown::addr_and_grace("hyper_server", "127.0.0.1:3000");
     // Before the address is printed: a SIGINT or SIGTERM from then on starts the drain.
     let shutdown = GracefulShutdown::listen(grace)?;
     let listener = TcpListener::bind(addr.as_str()).await?;
@@ -89,23 +89,4 @@ async fn connection(stream: TcpStream, conn: Conn) -> Result<(), hyper::Error> {
         .header_read_timeout(Duration::from_secs(10))
         .serve_connection(HyperIo::new(stream), service_fn(hello));
     hyper_drain::serve(served, &conn).await
-}
-
-/// `--addr HOST:PORT` (default 127.0.0.1:3000) and `--grace SECONDS` (default 5).
-fn parse_args() -> (String, Duration) {
-    const USAGE: &str = "usage: hyper_server [--addr HOST:PORT] [--grace SECONDS]";
-    let mut args = std::env::args().skip(1);
-    let mut addr = String::from("127.0.0.1:3000");
-    let mut grace = shutdown::DEFAULT_GRACE;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => addr = args.next().expect(USAGE),
-            "--grace" => {
-                let value = args.next().expect(USAGE);
-                grace = shutdown::parse_grace(&value).expect(USAGE);
-            }
-            _ => panic!("unknown argument {arg:?}; {USAGE}"),
-        }
-    }
-    (addr, grace)
 }

@@ -83,7 +83,7 @@ impl Rooms {
 
 #[runtime::main]
 async fn main() -> std::io::Result<()> {
-    let (addr, grace) = parse_args();
+    let (addr, grace) = shutdown::addr_and_grace("ws_chat", "127.0.0.1:9001");
     let shutdown = GracefulShutdown::listen(grace)?;
     let listener = TcpListener::bind(addr.as_str()).await?;
     println!("listening on {}", listener.local_addr()?);
@@ -218,23 +218,4 @@ async fn write_messages(
         sender.send(msg).await?;
     }
     Ok(())
-}
-
-/// `--addr HOST:PORT` (default 127.0.0.1:9001) and `--grace SECONDS` (default 5).
-fn parse_args() -> (String, Duration) {
-    const USAGE: &str = "usage: ws_chat [--addr HOST:PORT] [--grace SECONDS]";
-    let mut args = std::env::args().skip(1);
-    let mut addr = String::from("127.0.0.1:9001");
-    let mut grace = shutdown::DEFAULT_GRACE;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => addr = args.next().expect(USAGE),
-            "--grace" => {
-                let value = args.next().expect(USAGE);
-                grace = shutdown::parse_grace(&value).expect(USAGE);
-            }
-            _ => panic!("unknown argument {arg:?}; {USAGE}"),
-        }
-    }
-    (addr, grace)
 }

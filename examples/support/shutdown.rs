@@ -45,6 +45,26 @@ pub(crate) fn parse_grace(value: &str) -> Option<Duration> {
     Duration::try_from_secs_f64(value.parse().ok()?).ok()
 }
 
+/// The command line of a server that takes only `--addr HOST:PORT` (default `default_addr`)
+/// and `--grace SECONDS` (default [`DEFAULT_GRACE`]); a bad one panics with the usage.
+pub(crate) fn addr_and_grace(example: &str, default_addr: &str) -> (String, Duration) {
+    let usage = format!("usage: {example} [--addr HOST:PORT] [--grace SECONDS]");
+    let mut args = std::env::args().skip(1);
+    let mut addr = default_addr.to_owned();
+    let mut grace = DEFAULT_GRACE;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--addr" => addr = args.next().expect(&usage),
+            "--grace" => {
+                let value = args.next().expect(&usage);
+                grace = parse_grace(&value).expect(&usage);
+            }
+            _ => panic!("unknown argument {arg:?}; {usage}"),
+        }
+    }
+    (addr, grace)
+}
+
 /// The signals a server stops on, and the connections it waits for.
 pub(crate) struct GracefulShutdown {
     interrupt: Signal,

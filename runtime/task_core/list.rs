@@ -72,20 +72,7 @@ impl<S: Schedule> OwnedTasks<S> {
         F::Output: Send + 'static,
     {
         let (task, notified, join) = new_task(future, scheduler, meta);
-        let ptr = task.header_ptr();
-        let mut shard = lock(self.shard(ptr));
-        if shard.closed {
-            drop(shard);
-            drop(notified);
-            task.shutdown();
-            return (join, None);
-        }
-        // SAFETY: the node is not in any list yet, and the shard lock guards the links of
-        // every node in this shard.
-        unsafe { push_front(&mut shard, ptr) };
-        shard.added += 1;
-        std::mem::forget(task);
-        (join, Some(notified))
+        (join, self.insert(task, notified))
     }
 
     /// As [`bind`](Self::bind), for a local task owned by the calling thread (its future
@@ -101,20 +88,27 @@ impl<S: Schedule> OwnedTasks<S> {
         F: Future + 'static,
     {
         let (task, notified, join) = new_local_task(future, scheduler, meta);
+        (join, self.insert(task, notified))
+    }
+
+    /// Adds a new task to its shard and hands back its first `Notified`; after
+    /// [`close`](Self::close) it cancels the task on the spot instead.
+    #[inline]
+    fn insert(&self, task: Task<S>, notified: Notified<S>) -> Option<Notified<S>> {
         let ptr = task.header_ptr();
         let mut shard = lock(self.shard(ptr));
         if shard.closed {
             drop(shard);
             drop(notified);
             task.shutdown();
-            return (join, None);
+            return None;
         }
         // SAFETY: the node is not in any list yet, and the shard lock guards the links of
         // every node in this shard.
         unsafe { push_front(&mut shard, ptr) };
         shard.added += 1;
         std::mem::forget(task);
-        (join, Some(notified))
+        Some(notified)
     }
 
     /// Removes a completed task; `None` if shutdown already took it out.
