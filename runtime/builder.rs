@@ -29,6 +29,8 @@ pub struct Builder {
     global_queue_interval: u32,
     event_interval: u32,
     start_paused: bool,
+    max_blocking_time: Option<Duration>,
+    on_blocking: Option<crate::diag::monitor::ReportFn>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +53,8 @@ impl Builder {
             global_queue_interval: 61,
             event_interval: 61,
             start_paused: false,
+            max_blocking_time: None,
+            on_blocking: None,
         }
     }
 
@@ -301,6 +305,92 @@ impl Builder {
         self
     }
 
+    /// Reports every poll of a task that lasts longer than `max` (gevent's
+    /// `max_blocking_time`), and keeps the rest of the runtime moving meanwhile.
+    ///
+    /// A monitor thread watches the workers. A poll longer than `max` is reported once:
+    /// "task 7 "conn-42" appears to be blocked", how long, where the task was spawned, and
+    /// the task dump, on stderr or to [`on_blocking`](Builder::on_blocking). On the
+    /// multi-thread flavor, a poll longer than 10 ms (or `max`, if smaller) also hands the
+    /// stuck worker's queued tasks, the one in its LIFO slot included, to the other
+    /// workers, so nothing waits behind it; the IO driver keeps turning on another worker.
+    ///
+    /// Off by default. With the environment variable `RUNTIME_MAX_BLOCKING_TIME` set
+    /// (seconds, `0.1`, or with a unit, `100ms`; empty for 100 ms) every runtime built
+    /// without this call turns it on. See also
+    /// [`warn_on_blocking_default`](Builder::warn_on_blocking_default).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is zero: every poll takes some time, so say how long is too long.
+    ///
+    /// ```
+    /// use runtime::time::Duration;
+    ///
+    /// let rt = runtime::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .warn_on_blocking(Duration::from_millis(20))
+    ///     .build()
+    ///     .unwrap();
+    /// // Prints "task N appears to be blocked: in one poll for 0.0xx s ..." on stderr.
+    /// rt.block_on(rt.spawn(async { std::thread::sleep(Duration::from_millis(60)) })).unwrap();
+    /// ```
+    #[track_caller]
+    pub fn warn_on_blocking(mut self, max: Duration) -> Builder {
+        assert!(
+            !max.is_zero(),
+            "warn_on_blocking(Duration::ZERO): every poll takes some time; pass the longest \
+             poll that is still fine, e.g. warn_on_blocking_default() for 100 ms"
+        );
+        self.max_blocking_time = Some(max);
+        self
+    }
+
+    /// [`warn_on_blocking`](Builder::warn_on_blocking) with gevent's default, 100 ms.
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_current_thread().warn_on_blocking_default().build();
+    /// assert!(rt.is_ok());
+    /// ```
+    pub fn warn_on_blocking_default(mut self) -> Builder {
+        self.max_blocking_time = Some(crate::diag::monitor::DEFAULT_MAX_BLOCKING_TIME);
+        self
+    }
+
+    /// Where blocking-poll reports go instead of stderr (see
+    /// [`warn_on_blocking`](Builder::warn_on_blocking)); called on the monitor's thread,
+    /// once per long poll.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use runtime::time::Duration;
+    ///
+    /// let reports = Arc::new(AtomicUsize::new(0));
+    /// let rt = runtime::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .warn_on_blocking(Duration::from_millis(20))
+    ///     .on_blocking({
+    ///         let reports = reports.clone();
+    ///         move |report| {
+    ///             assert!(report.elapsed() >= Duration::from_millis(20));
+    ///             reports.fetch_add(1, Ordering::SeqCst);
+    ///         }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(rt.spawn(async { std::thread::sleep(Duration::from_millis(100)) })).unwrap();
+    /// drop(rt); // stops the monitor: every report was made
+    /// assert_eq!(reports.load(Ordering::SeqCst), 1, "one report per long poll");
+    /// ```
+    pub fn on_blocking(
+        mut self,
+        f: impl Fn(&crate::diag::BlockingReport) + Send + Sync + 'static,
+    ) -> Builder {
+        self.on_blocking = Some(std::sync::Arc::new(f));
+        self
+    }
+
     /// Builds the runtime; for the multi-thread flavor this starts the workers.
     ///
     /// # Errors
@@ -333,6 +423,18 @@ impl Builder {
             global_queue_interval: self.global_queue_interval,
             event_interval: self.event_interval,
             start_paused: self.start_paused,
+            monitor: None,
+        };
+        let threshold = match self.max_blocking_time {
+            Some(max) => Some(max),
+            None => crate::diag::monitor::threshold_from_env()?,
+        };
+        let config = Config {
+            monitor: threshold.map(|threshold| crate::diag::monitor::MonitorConfig {
+                threshold,
+                report: self.on_blocking.clone(),
+            }),
+            ..config
         };
         Runtime::from_config(self.kind, config)
     }
@@ -379,6 +481,7 @@ impl fmt::Debug for Builder {
             .field("global_queue_interval", &self.global_queue_interval)
             .field("event_interval", &self.event_interval)
             .field("start_paused", &self.start_paused)
+            .field("max_blocking_time", &self.max_blocking_time)
             .finish_non_exhaustive()
     }
 }

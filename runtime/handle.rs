@@ -190,6 +190,27 @@ impl Handle {
         crate::coop::block_on(future)
     }
 
+    /// A snapshot of every live task: id, name, spawn location, parent, state (idle,
+    /// scheduled, or running on a worker and for how long) and, while wait tracking is on
+    /// (deadlock detection), the primitive a
+    /// task waits on and who holds it. Print it for a spawn tree (see [`TaskDump`]).
+    ///
+    /// Works from any thread, inside or outside the runtime, and never waits for a worker:
+    /// a worker stuck inside a poll shows in the dump instead of stalling it.
+    ///
+    /// [`TaskDump`]: crate::diag::TaskDump
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let sleeper = rt.spawn(async { runtime::time::sleep(std::time::Duration::from_secs(60)).await });
+    /// let dump = rt.handle().dump();
+    /// assert!(dump.get(sleeper.id()).is_some());
+    /// println!("{dump}");
+    /// ```
+    pub fn dump(&self) -> crate::diag::TaskDump {
+        crate::diag::take_dump(&self.inner)
+    }
+
     /// A snapshot of the runtime's counters, from any thread. See [`RuntimeMetrics`].
     ///
     /// ```

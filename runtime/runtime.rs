@@ -31,6 +31,8 @@ pub struct Runtime {
     blocking: crate::blocking::Spawner,
     /// Set once shut down, so `Drop` after `shutdown_timeout` doesn't wait again.
     is_shut_down: bool,
+    /// The blocking-poll monitor's thread, stopped before the workers.
+    monitor: Option<crate::diag::monitor::Monitor>,
 }
 
 enum Flavor {
@@ -55,6 +57,19 @@ impl Runtime {
     }
 
     pub(crate) fn from_config(kind: Kind, config: Config) -> io::Result<Runtime> {
+        let mut rt = Runtime::start(kind, config.clone())?;
+        if let Some(monitor) = config.monitor {
+            let handle = rt.handle.inner.clone();
+            rt.monitor = Some(crate::diag::monitor::Monitor::start(
+                handle,
+                monitor,
+                &config.thread_name,
+            )?);
+        }
+        Ok(rt)
+    }
+
+    fn start(kind: Kind, config: Config) -> io::Result<Runtime> {
         let blocking = crate::blocking::Spawner::new(config.clone());
         match kind {
             Kind::CurrentThread => {
@@ -64,6 +79,7 @@ impl Runtime {
                     handle: Handle::from_scheduler(scheduler::Handle::CurrentThread(handle)),
                     blocking,
                     is_shut_down: false,
+                    monitor: None,
                 })
             }
             Kind::MultiThread => {
@@ -75,6 +91,7 @@ impl Runtime {
                     handle: Handle::from_scheduler(scheduler::Handle::MultiThread(handle)),
                     blocking,
                     is_shut_down: false,
+                    monitor: None,
                 })
             }
         }
@@ -199,6 +216,7 @@ impl Runtime {
         if std::mem::replace(&mut self.is_shut_down, true) {
             return;
         }
+        drop(self.monitor.take());
         let started = std::time::Instant::now();
         match &self.flavor {
             Flavor::CurrentThread(ct) => {

@@ -18,4 +18,6 @@ pub(crate) struct Config {
     pub(crate) event_interval: u32,
     /// The clock starts paused (`time::pause`); current-thread only.
     pub(crate) start_paused: bool,
+    /// The blocking-poll monitor, when on.
+    pub(crate) monitor: Option<crate::diag::monitor::MonitorConfig>,
 }

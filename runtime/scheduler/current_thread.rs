@@ -13,11 +13,11 @@
 
 use crate::coop;
 use crate::driver::{self, Driver};
-use crate::loom::atomic::{AtomicU64, Ordering::Relaxed};
 use crate::runtime_config::Config;
 use crate::scheduler::defer::Defer;
 use crate::scheduler::inject::Inject;
 use crate::scheduler::local::{LocalQueue, LocalRegistry, LocalTasks};
+use crate::scheduler::poll_slot::{CoarseClock, PollSlot};
 use crate::task_core::{JoinHandle, Notified, OwnedTasks, Schedule, Task, TaskMeta};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -40,7 +40,9 @@ pub(crate) struct Handle {
     pub(crate) owned: OwnedTasks<Arc<Handle>>,
     signal: std::sync::Arc<BlockOnSignal>,
     config: Config,
-    polls: AtomicU64,
+    /// Polls (the count) and the poll under way, for the dump and the monitor.
+    pub(crate) slot: PollSlot,
+    pub(crate) clock: CoarseClock,
     pub(crate) blocking: crate::blocking::Spawner,
     /// The local tasks, one set per thread that spawned some.
     pub(crate) locals: LocalRegistry,
@@ -55,6 +57,8 @@ struct BlockOnSignal {
 struct Core {
     tasks: VecDeque<Notified<Arc<Handle>>>,
     tick: u32,
+    /// The coarse clock (see `PollSlot`): read after every driver turn.
+    now_ns: u64,
     driver: Option<Driver>,
 }
 
@@ -98,13 +102,15 @@ impl CurrentThread {
                 driver: driver_handle,
             }),
             config,
-            polls: AtomicU64::new(0),
+            slot: PollSlot::default(),
+            clock: CoarseClock::new(),
             blocking,
             locals: LocalRegistry::new(),
         });
         let core = Box::new(Core {
             tasks: VecDeque::with_capacity(64),
             tick: 0,
+            now_ns: 0,
             driver: Some(driver),
         });
         Ok((
@@ -270,13 +276,20 @@ impl Context {
     }
 
     fn run_task(&self, core: Box<Core>, task: Runnable) -> Box<Core> {
-        let polls = &self.handle.polls;
-        polls.store(polls.load(Relaxed) + 1, Relaxed);
+        let slot = &self.handle.slot;
+        let now_ns = core.now_ns;
         *self.core.borrow_mut() = Some(core);
         coop::budget(|| match task {
-            Runnable::Task(task) => task.run(),
-            Runnable::Local(task) => task.run(),
+            Runnable::Task(task) => {
+                slot.begin(task.id(), now_ns);
+                task.run();
+            }
+            Runnable::Local(task) => {
+                slot.begin(task.id(), now_ns);
+                task.run();
+            }
         });
+        slot.end();
         self.core.borrow_mut().take().expect("core missing")
     }
 
@@ -307,6 +320,7 @@ impl Context {
         self.defer.wake();
         let mut core = self.core.borrow_mut().take().expect("core missing");
         core.driver = Some(driver);
+        core.now_ns = self.handle.clock.now_ns();
         core
     }
 }
@@ -329,7 +343,7 @@ impl Handle {
     }
 
     pub(crate) fn polls(&self) -> u64 {
-        self.polls.load(Relaxed)
+        self.slot.polls()
     }
 
     pub(crate) fn injector_depth(&self) -> usize {

@@ -283,6 +283,18 @@ impl LocalRegistry {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Calls `f` with a look at every local task (for the task dump).
+    pub(crate) fn for_each_task(&self, mut f: impl FnMut(crate::task_core::TaskView<'_>)) {
+        if !self.used.load(Ordering::Relaxed) {
+            return;
+        }
+        // Cloned out, so no shard lock is ever taken under the registry's.
+        let sets = lock(&self.sets).sets.clone();
+        for set in &sets {
+            set.owned.for_each(&mut f);
+        }
+    }
+
     /// Local tasks spawned and not yet finished.
     pub(crate) fn alive(&self) -> usize {
         lock(&self.sets).sets.iter().map(|s| s.owned.alive()).sum()

@@ -10,6 +10,7 @@ pub(crate) mod defer;
 pub(crate) mod inject;
 pub(crate) mod local;
 pub(crate) mod multi_thread;
+pub(crate) mod poll_slot;
 
 use crate::task_core::{JoinHandle, TaskMeta};
 use std::future::Future;

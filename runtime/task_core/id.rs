@@ -37,6 +37,11 @@ impl Id {
     pub fn as_u64(self) -> u64 {
         self.0.get()
     }
+
+    /// The id whose [`as_u64`](Id::as_u64) is `id`; `None` for 0.
+    pub(crate) fn from_u64(id: u64) -> Option<Id> {
+        NonZeroU64::new(id).map(Id)
+    }
 }
 
 impl fmt::Display for Id {

@@ -7,8 +7,10 @@
 
 use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::loom::Mutex;
+use crate::task_core::id::Id;
 use crate::task_core::local::new_local_task;
-use crate::task_core::raw::{Header, TaskMeta};
+use crate::task_core::raw::{Header, RawTask, TaskMeta};
+use crate::task_core::state::Snapshot;
 use crate::task_core::{new_task, JoinHandle, Notified, Schedule, Task};
 use crate::util::CachePadded;
 use std::future::Future;
@@ -171,6 +173,32 @@ impl<S: Schedule> OwnedTasks<S> {
             .sum()
     }
 
+    /// Calls `f` with a look at every live task, one shard at a time under its lock.
+    ///
+    /// The lock keeps each task in the list, so its cell stays allocated while `f` reads
+    /// it; nothing here waits for a worker, so a worker stuck in a poll can't hold it up.
+    /// `f` must not spawn or complete tasks of this list (it would take the same lock).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(TaskView<'_>)) {
+        for shard in self.shards.iter() {
+            let shard = lock(shard);
+            let mut next = shard.head;
+            while let Some(ptr) = next {
+                let raw = RawTask::from_raw(ptr);
+                let trailer = raw.trailer();
+                f(TaskView {
+                    id: raw.id(),
+                    name: trailer.name.as_deref().map(|name| &**name),
+                    location: trailer.location,
+                    parent: trailer.parent,
+                    state: raw.state().load(),
+                });
+                // SAFETY: `ptr` is in this shard's list and we hold the lock that guards
+                // its links.
+                next = unsafe { ptr.as_ref().owned_next.with(|p| *p) };
+            }
+        }
+    }
+
     /// Tasks ever added.
     pub(crate) fn spawned(&self) -> u64 {
         self.shards.iter().map(|s| lock(s).added).sum()
@@ -179,6 +207,15 @@ impl<S: Schedule> OwnedTasks<S> {
     pub(crate) fn is_empty(&self) -> bool {
         self.shards.iter().all(|s| lock(s).head.is_none())
     }
+}
+
+/// What [`OwnedTasks::for_each`] shows of one task.
+pub(crate) struct TaskView<'a> {
+    pub(crate) id: Id,
+    pub(crate) name: Option<&'a str>,
+    pub(crate) location: &'static std::panic::Location<'static>,
+    pub(crate) parent: Option<Id>,
+    pub(crate) state: Snapshot,
 }
 
 fn lock(shard: &Mutex<Shard>) -> crate::loom::MutexGuard<'_, Shard> {

@@ -16,7 +16,7 @@ mod join;
 mod list;
 mod local;
 pub(crate) mod raw;
-mod state;
+pub(crate) mod state;
 #[cfg(feature = "tracing")]
 mod trace;
 mod waker;
@@ -29,7 +29,7 @@ pub use id::{id, try_id, Id};
 pub use join::{AbortHandle, JoinHandle};
 
 pub(crate) use id::set_current_task_id;
-pub(crate) use list::OwnedTasks;
+pub(crate) use list::{OwnedTasks, TaskView};
 pub(crate) use local::ThreadKey;
 pub(crate) use raw::TaskMeta;
 
@@ -101,6 +101,11 @@ impl<S: 'static> Notified<S> {
         let raw = self.0.raw;
         std::mem::forget(self);
         raw.poll();
+    }
+
+    /// The task's id.
+    pub(crate) fn id(&self) -> Id {
+        self.0.raw.id()
     }
 
     /// Hands the reference over as a raw pointer (for intrusive queues).

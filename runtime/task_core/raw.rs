@@ -6,7 +6,7 @@
 //! ```text
 //! Header  { state, vtable, queue_next, owned links, id }
 //! Core    { scheduler: S, stage: Running(F) | Finished(Result<F::Output, JoinError>) | Consumed }
-//! Trailer { join waker, name, spawn location, console span (feature `tracing`) }
+//! Trailer { join waker, name, spawn location, parent task, console span (feature `tracing`) }
 //! ```
 
 use crate::loom::UnsafeCell;
@@ -71,6 +71,8 @@ pub(crate) struct Trailer {
     /// Boxed twice: one word in every task, a second allocation only for named ones.
     pub(crate) name: Option<Box<Box<str>>>,
     pub(crate) location: &'static Location<'static>,
+    /// The task that spawned this one, for the task dump's spawn tree.
+    pub(crate) parent: Option<Id>,
     /// The task's `runtime.spawn` span (see `trace`).
     #[cfg(feature = "tracing")]
     pub(crate) span: crate::task_core::trace::TaskSpan,
@@ -81,18 +83,21 @@ pub(crate) struct TaskMeta {
     pub(crate) id: Id,
     pub(crate) name: Option<Box<Box<str>>>,
     pub(crate) location: &'static Location<'static>,
+    /// The task running where this one was spawned, if any.
+    pub(crate) parent: Option<Id>,
     /// Console's kind column: `"task"` unless told (`with_kind`).
     #[cfg(feature = "tracing")]
     pub(crate) kind: &'static str,
 }
 
 impl TaskMeta {
-    /// A fresh id, the name (if any) and where the task was spawned.
+    /// A fresh id, the name (if any), where the task was spawned and by which task.
     pub(crate) fn new(name: Option<&str>, location: &'static Location<'static>) -> TaskMeta {
         TaskMeta {
             id: Id::next(),
             name: name.map(|name| Box::new(Box::from(name))),
             location,
+            parent: crate::task_core::try_id(),
             #[cfg(feature = "tracing")]
             kind: "task",
         }
@@ -132,6 +137,7 @@ impl<F: Future, S: Schedule> Cell<F, S> {
                 waker: UnsafeCell::new(None),
                 name: meta.name,
                 location: meta.location,
+                parent: meta.parent,
                 #[cfg(feature = "tracing")]
                 span,
             },

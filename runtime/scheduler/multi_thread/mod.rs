@@ -1,6 +1,7 @@
 //! The work-stealing multi-thread scheduler (see `worker` for the loop and the mechanisms).
 
 mod idle;
+mod lifo;
 mod park;
 pub(crate) mod queue;
 mod worker;

@@ -16,8 +16,12 @@
 //! 5. every `event_interval` ticks it does a driver turn even when busy, so IO and
 //!    deferred yields keep moving under load.
 //!
-//! The LIFO slot is not stealable (as in tokio): a task parked there waits for its worker's
-//! current poll to end. A stealable slot would cost an atomic per wake on the hot path.
+//! The LIFO slot (`lifo`) is not stolen by other workers; a task in it waits for its
+//! worker's current poll to end. When that poll runs long, the blocking-poll monitor
+//! (`diag::monitor`, on with `Builder::warn_on_blocking`) moves the slot's task to the
+//! injector and wakes a worker, which also steals the stuck worker's ring: nothing waits
+//! behind a blocked worker. Each poll writes the worker's [`PollSlot`] (task id, coarse
+//! start time) for the monitor and the task dump.
 
 use crate::coop;
 use crate::loom::atomic::{AtomicU64, Ordering::Relaxed};
@@ -25,8 +29,10 @@ use crate::runtime_config::Config;
 use crate::scheduler::defer::Defer;
 use crate::scheduler::inject::Inject;
 use crate::scheduler::multi_thread::idle::Idle;
+use crate::scheduler::multi_thread::lifo::LifoSlot;
 use crate::scheduler::multi_thread::park::{DriverShared, Parker, Unparker};
 use crate::scheduler::multi_thread::queue::{self, Overflow};
+use crate::scheduler::poll_slot::{CoarseClock, PollSlot};
 use crate::task_core::{JoinHandle, Notified, OwnedTasks, Schedule, Task, TaskMeta};
 use crate::util::{CachePadded, FastRand};
 use std::cell::RefCell;
@@ -46,7 +52,9 @@ pub(crate) struct Handle {
     pub(crate) owned: OwnedTasks<Arc<Handle>>,
     pub(crate) driver: Arc<DriverShared>,
     pub(super) config: Config,
-    pub(super) metrics: Box<[CachePadded<WorkerMetrics>]>,
+    pub(crate) metrics: Box<[CachePadded<WorkerMetrics>]>,
+    /// The epoch of the workers' coarse clocks (see `PollSlot`).
+    pub(crate) clock: CoarseClock,
     /// Cores of workers that reached shutdown; the last one in finishes it.
     #[allow(clippy::vec_box)] // cores move between threads as boxes; no copy at the end
     shutdown_cores: Mutex<Vec<Box<Core>>>,
@@ -55,13 +63,15 @@ pub(crate) struct Handle {
 
 pub(super) struct Remote {
     steal: queue::Steal<Notified<Arc<Handle>>>,
+    lifo: LifoSlot<Arc<Handle>>,
     unpark: Unparker,
 }
 
 /// Counters written by one worker only (plain load + store, no lock prefix).
 #[derive(Default)]
 pub(crate) struct WorkerMetrics {
-    pub(crate) polls: AtomicU64,
+    /// Polls (the count) and the poll under way, for the dump and the monitor.
+    pub(crate) slot: PollSlot,
     pub(crate) steals: AtomicU64,
 }
 
@@ -71,8 +81,10 @@ fn bump(counter: &AtomicU64, n: u64) {
 
 /// What only the worker thread touches.
 pub(super) struct Core {
+    index: usize,
     tick: u32,
-    lifo_slot: Option<Notified<Arc<Handle>>>,
+    /// The coarse clock: read after every park or driver turn, stamped on each poll.
+    now_ns: u64,
     lifo_enabled: bool,
     run_queue: queue::Local<Notified<Arc<Handle>>>,
     is_searching: bool,
@@ -104,11 +116,13 @@ pub(super) fn create(
         let park = Parker::new(driver.clone());
         remotes.push(Remote {
             steal,
+            lifo: LifoSlot::new(),
             unpark: park.unparker(),
         });
         cores.push(Box::new(Core {
+            index: i,
             tick: 0,
-            lifo_slot: None,
+            now_ns: 0,
             lifo_enabled: true,
             run_queue,
             is_searching: false,
@@ -124,6 +138,7 @@ pub(super) fn create(
         owned: OwnedTasks::new(n * 16),
         driver,
         metrics: (0..n).map(|_| CachePadded::default()).collect(),
+        clock: CoarseClock::new(),
         config,
         shutdown_cores: Mutex::new(Vec::with_capacity(n)),
         blocking,
@@ -176,9 +191,9 @@ impl Context {
             if let Some(task) = self.handle.inject.pop() {
                 return Some(task);
             }
-            return core.next_local_task();
+            return self.next_local_task(core);
         }
-        if let Some(task) = core.next_local_task() {
+        if let Some(task) = self.next_local_task(core) {
             return Some(task);
         }
         self.take_from_inject(core)
@@ -234,17 +249,20 @@ impl Context {
             }
         }
         core.lifo_enabled = true;
-        let metrics = &self.handle.metrics[self.index];
+        let slot = &self.handle.metrics[self.index].slot;
+        let lifo = self.lifo();
+        let now_ns = core.now_ns;
         *self.core.borrow_mut() = Some(core);
         coop::budget(|| {
             // Counted before the poll, so a task's completion is never observed before
             // its poll is.
-            bump(&metrics.polls, 1);
+            slot.begin(task.id(), now_ns);
             task.run();
+            slot.end();
             let mut lifo_polls = 0;
             loop {
                 let mut core = self.core.borrow_mut().take().expect("core missing");
-                let Some(task) = core.lifo_slot.take() else {
+                let Some(task) = lifo.take() else {
                     return core;
                 };
                 if !coop::has_budget_remaining() {
@@ -258,8 +276,9 @@ impl Context {
                     core.lifo_enabled = false;
                 }
                 *self.core.borrow_mut() = Some(core);
-                bump(&metrics.polls, 1);
+                slot.begin(task.id(), now_ns);
                 task.run();
+                slot.end();
             }
         })
     }
@@ -303,7 +322,8 @@ impl Context {
         self.defer.wake();
         let mut core = self.core.borrow_mut().take().expect("core missing");
         core.park = Some(park);
-        let has_tasks = core.lifo_slot.is_some() || !core.run_queue.is_empty();
+        core.now_ns = self.handle.clock.now_ns();
+        let has_tasks = !self.lifo().is_empty() || !core.run_queue.is_empty();
         if core.run_queue.len() > 1 || (was_in_driver && has_tasks) {
             // Woken tasks piled up here, or we leave the driver to run tasks: wake a
             // sleeper, which takes some of them or parks in the driver in our place, so
@@ -314,7 +334,7 @@ impl Context {
     }
 
     fn transition_to_parked(&self, core: &mut Core) -> bool {
-        if core.lifo_slot.is_some() || !core.run_queue.is_empty() {
+        if !self.lifo().is_empty() || !core.run_queue.is_empty() {
             return false;
         }
         let was_last_searcher = self
@@ -330,7 +350,7 @@ impl Context {
     }
 
     fn transition_from_parked(&self, core: &mut Core) -> bool {
-        if core.lifo_slot.is_some() || !core.run_queue.is_empty() {
+        if !self.lifo().is_empty() || !core.run_queue.is_empty() {
             // Woken by our own driver turn, not by a notifier: leave the sleepers list.
             core.is_searching = !self.handle.idle.unpark_worker_by_id(self.index);
             return true;
@@ -361,7 +381,7 @@ impl Context {
                 .push_back_or_overflow(task, &self.handle.inject_overflow());
             true
         } else {
-            match core.lifo_slot.replace(task) {
+            match self.lifo().replace(task) {
                 Some(prev) => {
                     core.run_queue
                         .push_back_or_overflow(prev, &self.handle.inject_overflow());
@@ -380,10 +400,14 @@ impl Context {
     }
 }
 
-impl Core {
+impl Context {
+    fn lifo(&self) -> &LifoSlot<Arc<Handle>> {
+        &self.handle.remotes[self.index].lifo
+    }
+
     /// The LIFO slot first: a task woken while this worker parked may sit there.
-    fn next_local_task(&mut self) -> Option<Notified<Arc<Handle>>> {
-        self.lifo_slot.take().or_else(|| self.run_queue.pop())
+    fn next_local_task(&self, core: &mut Core) -> Option<Notified<Arc<Handle>>> {
+        self.lifo().take().or_else(|| core.run_queue.pop())
     }
 }
 
@@ -448,7 +472,7 @@ impl Handle {
             .len();
         self.owned.shutdown_shards(index % n, n);
         // Drop what is queued locally: those tasks are cancelled through the owned list.
-        drop(core.lifo_slot.take());
+        drop(self.remotes[core.index].lifo.take());
         while let Some(task) = core.run_queue.pop() {
             drop(task);
         }
@@ -462,8 +486,10 @@ impl Handle {
         }
         // Last worker out: whatever the others' cancellations woke meanwhile.
         self.owned.shutdown_shards(0, 1);
+        for remote in self.remotes.iter() {
+            drop(remote.lifo.take());
+        }
         for core in cores.iter_mut() {
-            drop(core.lifo_slot.take());
             while let Some(task) = core.run_queue.pop() {
                 drop(task);
             }
@@ -475,13 +501,29 @@ impl Handle {
         self.driver.shutdown();
     }
 
+    /// Worker `index` is stuck inside one poll (the blocking-poll monitor saw it): its
+    /// LIFO task goes to the injector, and a parked worker is woken to take it and to
+    /// steal from the stuck worker's ring. Returns whether anything was waiting.
+    pub(crate) fn rescue(&self, index: usize) -> bool {
+        let lifo = self.remotes[index].lifo.take();
+        let had_lifo = lifo.is_some();
+        if let Some(task) = lifo {
+            self.inject.push(task);
+        }
+        let waiting = had_lifo || !self.remotes[index].steal.is_empty();
+        if waiting {
+            self.notify_parked();
+        }
+        waiting
+    }
+
     fn inject_overflow(&self) -> InjectOverflow<'_> {
         InjectOverflow(&self.inject)
     }
 
     pub(crate) fn metrics_totals(&self) -> (u64, u64) {
         self.metrics.iter().fold((0, 0), |(p, s), m| {
-            (p + m.polls.load(Relaxed), s + m.steals.load(Relaxed))
+            (p + m.slot.polls(), s + m.steals.load(Relaxed))
         })
     }
 
