@@ -19,8 +19,9 @@
 //! returns a handle to await, and `max_blocking_threads(4)` makes it `ThreadPoolExecutor(4)`.
 //! A `JoinSet` gives the results in completion order (`join_next`), so the callback is just
 //! the loop body; awaiting the handles one by one gives them in submission order (`map`).
-//! Downloads are IO, so the last part uses async tasks, with the callback run by each task
-//! when its download completes.
+//! Downloads are IO, so the last part uses async tasks in a `task::Pool(3)` (gevent's
+//! `gevent.pool.Pool`): `spawn(..).await` waits while 3 downloads run, each task runs the
+//! callback when its download completes, and `pool.join().await` is `p.join()`.
 //!
 //! ```text
 //! cargo run --release --example seed_pool
@@ -30,7 +31,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use runtime::task::JoinSet;
+use runtime::task::{JoinSet, Pool};
 use runtime::time::sleep;
 
 /// The seed's `func`: some blocking work, here a short sleep, counting how many run at once.
@@ -97,12 +98,27 @@ fn main() -> std::io::Result<()> {
         }
         println!("map: {results:?}");
 
-        // apply_async(download, callback=alterUser), three times; close() + join().
-        let mut downloads = JoinSet::new();
-        for p in 1..=3 {
-            downloads.spawn(async move { alter_user(download(format!("process {p}")).await) });
+        // Pool(3).apply_async(download, callback=alterUser) for six downloads; join().
+        let pool = Pool::new(3);
+        let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        for p in 1..=6 {
+            let (running, peak) = (running.clone(), peak.clone());
+            let task = pool
+                .spawn(async move {
+                    peak.fetch_max(running.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                    let msg = download(format!("process {p}")).await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    alter_user(msg);
+                })
+                .await; // waits while 3 downloads run
+            drop(task); // detached: the pool's join waits for it
         }
-        downloads.join_all().await;
+        pool.join().await;
+        println!(
+            "pool: 6 downloads, at most {} at once (Pool(3)); {} running after join",
+            peak.load(Ordering::SeqCst),
+            pool.len()
+        );
     });
     Ok(())
 }

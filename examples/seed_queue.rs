@@ -19,9 +19,15 @@
 //!
 //! A bounded channel does the size check itself, atomically: `send().await` waits while the
 //! queue is full and `recv().await` while it is empty, so nobody spins on `qsize()` (which
-//! the notes rightly call only a snapshot). Waiting until everything is processed is
-//! dropping the last `Sender` (the queue closes; receivers drain what is left, then get an
-//! error) and joining the consumer tasks: `q.join()` without the `task_done()` bookkeeping.
+//! the notes rightly call only a snapshot). When the producer is finished, waiting until
+//! everything is processed is dropping the last `Sender` (the queue closes; receivers drain
+//! what is left, then get an error) and joining the consumer tasks.
+//!
+//! When the queue must stay open, the notes' pair applies: "`task_done()` tells the queue
+//! an item is finished, `join()` learns that the queue is done; they come in pairs". That
+//! is `channel::Queue`: each consumer calls `task_done()` after processing an item, and
+//! `join().await` returns once every item put so far is finished. One `task_done()` too
+//! many is an `Err`, where Python raises `ValueError`.
 //!
 //! ```text
 //! cargo run --release --example seed_queue            # 2 000 items after the first 499
@@ -30,7 +36,10 @@
 
 use std::time::Duration;
 
-use runtime::sync::channel::{self, TrySendError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use runtime::sync::channel::{self, Queue, TrySendError};
 use runtime::time::sleep;
 
 const CAPACITY: usize = 600;
@@ -109,4 +118,41 @@ async fn main() {
         "all {} items processed, each exactly once: {each_once}; peak queue length {peak} (capacity {CAPACITY})",
         all.len()
     );
+
+    task_done_and_join().await;
+}
+
+/// `q.task_done()` / `q.join()`: the consumers stay, the producer waits for the work it
+/// handed out to be finished, twice, then asks one `task_done()` too many.
+async fn task_done_and_join() {
+    const BATCH: usize = 200;
+    let queue = Queue::bounded(50);
+    let processed = Arc::new(AtomicUsize::new(0));
+    for _ in 0..3 {
+        let (queue, processed) = (queue.clone(), processed.clone());
+        runtime::spawn(async move {
+            while let Ok(item) = queue.recv().await {
+                sleep(Duration::from_micros(50 * (item % 3))).await; // processing takes a while
+                processed.fetch_add(1, Ordering::SeqCst);
+                queue.task_done().expect("one task_done per item received");
+            }
+        });
+    }
+    for round in 1..=2 {
+        for item in 0..BATCH as u64 {
+            queue.send(item).await.expect("the queue is open");
+        }
+        queue.join().await; // every item put so far is finished, not merely taken
+        println!(
+            "join {round}: returned with {} of {} items processed, {} unfinished",
+            processed.load(Ordering::SeqCst),
+            round * BATCH,
+            queue.unfinished()
+        );
+    }
+    match queue.task_done() {
+        Ok(()) => println!("task_done with no item left: accepted"),
+        Err(err) => println!("task_done with no item left: Err({err})"),
+    }
+    queue.close(); // the consumers' loops end
 }

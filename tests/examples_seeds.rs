@@ -383,14 +383,27 @@ fn queue_applies_back_pressure_and_delivers_each_item_once() {
             .unwrap_or_else(|| panic!("unexpected line {:?}", line[0]));
     }
     assert_eq!(total, 2499);
-    let last = out.last().unwrap();
-    let peak = num_in(
-        last,
-        "all 2499 items processed, each exactly once: true; peak queue length ",
-        " (capacity 600)",
-    )
-    .unwrap_or_else(|| panic!("unexpected line {last:?}"));
+    let prefix = "all 2499 items processed, each exactly once: true; peak queue length ";
+    let all = starting(&out, prefix);
+    assert_eq!(all.len(), 1, "{out:#?}");
+    let peak = num_in(all[0], prefix, " (capacity 600)")
+        .unwrap_or_else(|| panic!("unexpected line {:?}", all[0]));
     assert!(peak <= 600, "the queue held {peak} items");
+
+    // task_done / join: each join returns only once every item put so far was processed.
+    let joins = starting(&out, "join ");
+    assert_eq!(
+        joins,
+        [
+            "join 1: returned with 200 of 200 items processed, 0 unfinished",
+            "join 2: returned with 400 of 400 items processed, 0 unfinished",
+        ],
+        "{out:#?}"
+    );
+    assert_eq!(
+        out.last().unwrap(),
+        "task_done with no item left: Err(task_done() called more times than items were received)"
+    );
 }
 
 #[test]
@@ -439,7 +452,7 @@ fn pool_caps_its_threads_and_map_keeps_input_order() {
     );
 
     // Each download's files in order, then its callback.
-    for p in 1..=3 {
+    for p in 1..=6 {
         let mut at = pos(&out, &format!("process {p}: downloading file 1"));
         for file in 2..=3 {
             let next = pos(&out, &format!("process {p}: downloading file {file}"));
@@ -447,6 +460,37 @@ fn pool_caps_its_threads_and_map_keeps_input_order() {
             at = next;
         }
         assert!(at < pos(&out, &format!("callback: process {p}: download complete")));
+    }
+    // The task::Pool(3): a download starts only while fewer than 3 are under way (a task
+    // prints its callback before it gives its slot back, so the output order shows this).
+    let mut under_way = 0;
+    for line in &out {
+        if line.ends_with(": downloading file 1") {
+            under_way += 1;
+            assert!(under_way <= 3, "a 4th download started: {out:#?}");
+        } else if line.starts_with("callback: process ") {
+            under_way -= 1;
+        }
+    }
+    let pool_line = out
+        .iter()
+        .find(|l| l.starts_with("pool: "))
+        .unwrap_or_else(|| panic!("no pool line in {out:#?}"));
+    let peak = num_in(
+        pool_line,
+        "pool: 6 downloads, at most ",
+        " at once (Pool(3)); 0 running after join",
+    )
+    .unwrap_or_else(|| panic!("unexpected line {pool_line:?}"));
+    assert!(
+        (1..=3).contains(&peak),
+        "{peak} downloads at once in a Pool(3)"
+    );
+    // join returned after every callback.
+    for p in 1..=6 {
+        assert!(
+            pos(&out, &format!("callback: process {p}: download complete")) < pos(&out, pool_line)
+        );
     }
 }
 

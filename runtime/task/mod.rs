@@ -1,4 +1,5 @@
-//! Tasks: spawning them ([`crate::spawn`], [`spawn_local`], [`Builder`], [`JoinSet`]), waiting for them
+//! Tasks: spawning them ([`crate::spawn`], [`spawn_local`], [`Builder`], [`JoinSet`], a
+//! [`Pool`] that bounds how many run at once), waiting for them
 //! ([`JoinHandle`]), cancelling them ([`JoinHandle::abort`], [`AbortHandle`]), and the
 //! running task's [`id`].
 //!
@@ -34,11 +35,13 @@
 
 mod builder;
 mod join_set;
+mod pool;
 mod spawn;
 mod yield_now;
 
 pub use crate::task_core::{id, try_id, AbortHandle, Id, JoinError, JoinHandle};
 pub use builder::Builder;
 pub use join_set::JoinSet;
+pub use pool::{Pool, TrySpawnError};
 pub use spawn::{spawn, spawn_blocking, spawn_local};
 pub use yield_now::yield_now;

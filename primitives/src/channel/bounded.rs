@@ -36,7 +36,7 @@
 
 use core::mem::MaybeUninit;
 
-use super::queue::{PopError, PushError};
+use super::outcome::{PopError, PushError};
 use crate::internal::{Backoff, CachePadded};
 use crate::loom::atomic::{fence, AtomicU64, Ordering};
 use crate::loom::UnsafeCell;

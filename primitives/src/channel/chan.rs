@@ -23,7 +23,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use super::bounded::Ring;
-use super::queue::{PopError, PushError};
+use super::outcome::{PopError, PushError};
 use super::unbounded::List;
 use crate::loom::atomic::{fence, AtomicUsize, Ordering};
 use crate::loom::Mutex;

@@ -183,3 +183,24 @@ impl fmt::Display for TryRecvError {
 }
 
 impl std::error::Error for TryRecvError {}
+
+/// The error of [`Queue::task_done`](super::Queue::task_done): every item received from the
+/// queue was already marked done, so this call has no item to finish (Python raises
+/// `ValueError` here). The count is left as it was.
+///
+/// ```
+/// use runtime_primitives::channel::{Queue, TaskDoneError};
+///
+/// let queue = Queue::<u8>::unbounded();
+/// assert_eq!(queue.task_done(), Err(TaskDoneError));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskDoneError;
+
+impl fmt::Display for TaskDoneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("task_done() called more times than items were received")
+    }
+}
+
+impl std::error::Error for TaskDoneError {}

@@ -1,5 +1,6 @@
 //! Multi-producer, multi-consumer channels: [`bounded`] (with back-pressure) and
-//! [`unbounded`].
+//! [`unbounded`]; and [`Queue`], a channel that counts unfinished items for Python's
+//! `task_done()` / `join()`.
 //!
 //! Both return a [`Sender`] and a [`Receiver`] of the same types. Either end can be cloned
 //! and shared (every method takes `&self`), used from any executor and from OS threads
@@ -13,7 +14,7 @@
 //! | `put(v, timeout=t)` | `time::timeout(t, tx.reserve()).await`, then `permit.send(v)` |
 //! | `qsize()`, `empty()`, `full()` | [`len`](Receiver::len), [`is_empty`](Receiver::is_empty), `len() == capacity` (snapshots, stale under contention) |
 //! | `shutdown()` (3.13) | [`close`](Sender::close), or dropping every sender |
-//! | `task_done()` / `join()` | see [below](#waiting-until-every-item-is-processed) |
+//! | `task_done()` / `join()` (`ValueError` when called too often) | a [`Queue`]: [`task_done`](Queue::task_done) (an `Err(`[`TaskDoneError`]`)`), [`join().await`](Queue::join), [`join_blocking`](Queue::join_blocking); see [below](#waiting-until-every-item-is-processed) |
 //!
 //! ```
 //! use futures::executor::block_on;
@@ -56,59 +57,34 @@
 //! # Waiting until every item is processed
 //!
 //! Python's `q.task_done()` / `q.join()` track items that were taken but not finished yet.
-//! When the producers are done, the simplest equivalent is to drop the senders and wait for
-//! the consumers to end (join their tasks, or a `JoinSet`): each consumer's `recv` fails once
-//! the queue is drained, after it finished its last item. When the queue stays open, count
-//! unfinished items next to it and signal an [`Event`](crate::Event) when the count drops to
-//! zero:
+//! When the producers are simply done, drop the senders and wait for the consumers to end
+//! (join their tasks, or a `JoinSet`): each consumer's `recv` fails once the queue is
+//! drained, after it finished its last item. When the queue stays open, use a [`Queue`]:
+//! one handle for both ends that counts unfinished items, where
+//! [`task_done`](Queue::task_done) marks a received item processed and
+//! [`join`](Queue::join) waits until every item sent so far was.
 //!
 //! ```
-//! use std::sync::atomic::{AtomicUsize, Ordering};
-//! use std::sync::Arc;
 //! use futures::executor::block_on;
-//! use runtime_primitives::{channel, Event};
+//! use runtime_primitives::channel::{Queue, TaskDoneError};
 //!
-//! /// `queue.Queue` with `task_done()` and `join()`.
-//! struct Tracked {
-//!     unfinished: AtomicUsize,
-//!     all_done: Event,
-//! }
-//!
-//! impl Tracked {
-//!     fn put(&self) {
-//!         self.unfinished.fetch_add(1, Ordering::SeqCst); // before the send
-//!         self.all_done.clear();
-//!     }
-//!     fn task_done(&self) {
-//!         if self.unfinished.fetch_sub(1, Ordering::SeqCst) == 1 {
-//!             self.all_done.set();
-//!         }
-//!     }
-//!     async fn join(&self) {
-//!         while self.unfinished.load(Ordering::SeqCst) != 0 {
-//!             self.all_done.wait().await;
-//!         }
-//!     }
-//! }
-//!
-//! let tracked = Arc::new(Tracked { unfinished: AtomicUsize::new(0), all_done: Event::new() });
-//! let (tx, rx) = channel::unbounded();
+//! let queue = Queue::unbounded();
 //! let consumer = {
-//!     let tracked = tracked.clone();
+//!     let queue = queue.clone();
 //!     std::thread::spawn(move || {
-//!         while let Ok(job) = rx.recv_blocking() {
+//!         while let Ok(job) = queue.recv_blocking() {
 //!             let _result: u64 = job * 2; // process the item
-//!             tracked.task_done();
+//!             queue.task_done().unwrap();
 //!         }
 //!     })
 //! };
 //! for job in 0..100u64 {
-//!     tracked.put();
-//!     tx.try_send(job).unwrap();
+//!     queue.try_send(job).unwrap();
 //! }
-//! block_on(tracked.join()); // every item sent so far has been processed
-//! assert_eq!(tracked.unfinished.load(Ordering::SeqCst), 0);
-//! drop(tx);
+//! block_on(queue.join()); // every item sent so far has been processed
+//! assert_eq!(queue.unfinished(), 0);
+//! assert_eq!(queue.task_done(), Err(TaskDoneError)); // one call too many
+//! queue.close();
 //! consumer.join().unwrap();
 //! ```
 //!
@@ -118,19 +94,22 @@
 //! lock-free list of blocks: an uncontended send or receive is one atomic read-modify-write
 //! plus the slot write. The waiter lists are locked only when a sender or receiver actually
 //! waits. On the `runtime` executor each completed send or receive spends one unit of the
-//! task's cooperative budget.
+//! task's cooperative budget. A [`Queue`] adds one atomic read-modify-write to each send
+//! and each receive, and two to each `task_done`; plain channels carry no count.
 
 mod bounded;
 // `Waiters` (a waiter list with a lock-free count of who waits) serves `watch` and
 // `broadcast` too.
 pub(crate) mod chan;
 mod error;
+mod outcome;
 mod queue;
 mod receiver;
 mod sender;
 mod unbounded;
 
-pub use error::{RecvError, SendError, TryRecvError, TrySendError};
+pub use error::{RecvError, SendError, TaskDoneError, TryRecvError, TrySendError};
+pub use queue::{Join, Queue};
 pub use receiver::{Receiver, Recv};
 pub use sender::{OwnedPermit, Permit, Reserve, ReserveOwned, Send, Sender};
 
@@ -219,6 +198,9 @@ fn _assert_auto_traits() {
     send::<ReserveOwned<NotSync>>();
     send::<Permit<'static, NotSync>>();
     send::<OwnedPermit<NotSync>>();
+    send_sync::<Queue<NotSync>>();
+    send::<Join<'static>>();
     unpin::<Receiver<core::marker::PhantomPinned>>();
+    unpin::<Queue<core::marker::PhantomPinned>>();
     unpin::<Sender<core::marker::PhantomPinned>>();
 }

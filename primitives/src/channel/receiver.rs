@@ -9,7 +9,7 @@ use futures_core::stream::{FusedStream, Stream};
 
 use super::chan::Chan;
 use super::error::{RecvError, TryRecvError};
-use super::queue::PopError;
+use super::outcome::PopError;
 use crate::hooks;
 use crate::loom::Arc;
 use crate::thread_waker::block_on_thread;

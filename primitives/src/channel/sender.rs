@@ -7,7 +7,7 @@ use core::task::{Context, Poll};
 
 use super::chan::Chan;
 use super::error::{SendError, TrySendError};
-use super::queue::PushError;
+use super::outcome::PushError;
 use crate::hooks;
 use crate::loom::Arc;
 use crate::thread_waker::block_on_thread;

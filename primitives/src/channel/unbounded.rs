@@ -6,7 +6,7 @@
 //! `close`, receivers see the end only when the queue is empty *and* `reserved` is zero,
 //! since a permit taken before the close may still send.
 
-use super::queue::{PopError, PushError};
+use super::outcome::{PopError, PushError};
 use crate::internal::SegQueue;
 use crate::loom::atomic::{fence, AtomicUsize, Ordering};
 

@@ -1,0 +1,297 @@
+//! `channel::Queue`: `join` returns once every item sent so far was received and marked done
+//! (at once when nothing is unfinished), it is woken by the last `task_done` rather than
+//! polled, `task_done` past the received items is an error that changes nothing, and failed
+//! or cancelled sends are not counted. On `futures::executor` and on OS threads.
+
+use std::collections::HashSet;
+use std::pin::pin;
+use std::task::Poll;
+use std::thread;
+
+use futures::executor::{block_on, ThreadPool};
+use futures::task::SpawnExt;
+use runtime_primitives::channel::{Queue, RecvError, TaskDoneError, TrySendError};
+use runtime_primitives::hooks;
+
+mod support;
+use support::*;
+
+// ===== join =====
+
+#[test]
+fn join_with_nothing_sent_returns_at_once() {
+    let queue = Queue::<u8>::bounded(4);
+    assert_eq!(poll_once(pin!(queue.join())), Poll::Ready(()));
+    queue.join_blocking();
+}
+
+#[test]
+fn join_waits_until_every_item_is_marked_done_and_is_woken_by_the_last() {
+    let queue = Queue::unbounded();
+    for i in 0..3 {
+        queue.try_send(i).unwrap();
+    }
+    let (wakes, waker) = CountingWaker::new();
+    let mut join = pin!(queue.join());
+    assert_eq!(poll_pinned(join.as_mut(), &waker), Poll::Pending);
+
+    for i in 0..3 {
+        assert_eq!(queue.try_recv(), Ok(i));
+    }
+    queue.task_done().unwrap();
+    queue.task_done().unwrap();
+    assert_eq!(queue.unfinished(), 1);
+    assert_eq!(poll_pinned(join.as_mut(), &waker), Poll::Pending);
+    let before = wakes.wakes();
+
+    queue.task_done().unwrap();
+    assert!(wakes.wakes() > before, "the last task_done wakes the join");
+    assert_eq!(poll_pinned(join.as_mut(), &waker), Poll::Ready(()));
+}
+
+#[test]
+fn received_but_unfinished_items_keep_join_waiting() {
+    let queue = Queue::bounded(2);
+    queue.try_send("a").unwrap();
+    assert_eq!(queue.try_recv(), Ok("a"));
+    assert!(queue.is_empty());
+    assert_eq!(queue.unfinished(), 1, "taken, not done");
+    assert_eq!(poll_once(pin!(queue.join())), Poll::Pending);
+    queue.task_done().unwrap();
+    assert_eq!(poll_once(pin!(queue.join())), Poll::Ready(()));
+}
+
+#[test]
+fn an_item_sent_while_join_waits_is_waited_for_too() {
+    let queue = Queue::unbounded();
+    queue.try_send(1).unwrap();
+    let mut join = pin!(queue.join());
+    assert_eq!(poll_once(join.as_mut()), Poll::Pending);
+    assert_eq!(queue.try_recv(), Ok(1));
+    queue.try_send(2).unwrap();
+    queue.task_done().unwrap();
+    assert_eq!(
+        poll_once(join.as_mut()),
+        Poll::Pending,
+        "item 2 is unfinished"
+    );
+    assert_eq!(queue.try_recv(), Ok(2));
+    queue.task_done().unwrap();
+    assert_eq!(poll_once(join.as_mut()), Poll::Ready(()));
+}
+
+#[test]
+fn a_dropped_join_does_not_keep_others_from_waking() {
+    let queue = Queue::unbounded();
+    queue.try_send(()).unwrap();
+    let (wakes, waker) = CountingWaker::new();
+    let mut first = Box::pin(queue.join());
+    let mut second = pin!(queue.join());
+    assert_eq!(poll_once(first.as_mut()), Poll::Pending);
+    assert_eq!(poll_pinned(second.as_mut(), &waker), Poll::Pending);
+    drop(first);
+    queue.try_recv().unwrap();
+    queue.task_done().unwrap();
+    assert!(wakes.wakes() > 0);
+    assert_eq!(poll_pinned(second.as_mut(), &waker), Poll::Ready(()));
+}
+
+#[test]
+fn close_keeps_unfinished_items_counted() {
+    let queue = Queue::unbounded();
+    queue.try_send(1).unwrap();
+    queue.try_send(2).unwrap();
+    assert!(queue.close());
+    assert_eq!(queue.unfinished(), 2);
+    assert_eq!(poll_once(pin!(queue.join())), Poll::Pending);
+    while let Ok(_item) = queue.try_recv() {
+        queue.task_done().unwrap();
+    }
+    assert_eq!(block_on(queue.recv()), Err(RecvError));
+    assert_eq!(poll_once(pin!(queue.join())), Poll::Ready(()));
+}
+
+// ===== task_done =====
+
+#[test]
+fn task_done_past_the_received_items_is_an_error_that_changes_nothing() {
+    let queue = Queue::unbounded();
+    assert_eq!(queue.task_done(), Err(TaskDoneError), "nothing sent");
+
+    queue.try_send('a').unwrap();
+    queue.try_send('b').unwrap();
+    assert_eq!(
+        queue.task_done(),
+        Err(TaskDoneError),
+        "sent, but nothing received yet"
+    );
+    assert_eq!(queue.unfinished(), 2);
+
+    assert_eq!(queue.try_recv(), Ok('a'));
+    assert_eq!(queue.task_done(), Ok(()));
+    assert_eq!(
+        queue.task_done(),
+        Err(TaskDoneError),
+        "one received, one done"
+    );
+    assert_eq!(queue.unfinished(), 1);
+
+    assert_eq!(block_on(queue.recv()), Ok('b'));
+    assert_eq!(queue.task_done(), Ok(()));
+    assert_eq!(queue.task_done(), Err(TaskDoneError));
+    assert_eq!(queue.unfinished(), 0);
+}
+
+#[test]
+fn task_done_error_says_what_went_wrong() {
+    let message = TaskDoneError.to_string();
+    assert!(message.contains("task_done"), "{message}");
+    assert!(
+        message.contains("more times than items were received"),
+        "{message}"
+    );
+    let _: &dyn std::error::Error = &TaskDoneError;
+}
+
+// ===== what counts =====
+
+#[test]
+fn failed_sends_are_not_counted() {
+    let queue = Queue::bounded(1);
+    queue.try_send(1).unwrap();
+    assert_eq!(queue.try_send(2), Err(TrySendError::Full(2)));
+    assert_eq!(queue.unfinished(), 1);
+    queue.close();
+    assert_eq!(queue.try_send(3), Err(TrySendError::Closed(3)));
+    assert_eq!(block_on(queue.send(4)).unwrap_err().into_inner(), 4);
+    assert_eq!(queue.send_blocking(5).unwrap_err().into_inner(), 5);
+    assert_eq!(queue.unfinished(), 1);
+}
+
+#[test]
+fn a_cancelled_send_is_not_counted_and_takes_no_slot() {
+    let queue = Queue::bounded(1);
+    queue.try_send(1).unwrap();
+    {
+        let mut send = pin!(queue.send(2));
+        assert!(poll_once(send.as_mut()).is_pending(), "full");
+    } // dropped while waiting
+    assert_eq!(queue.unfinished(), 1);
+    assert_eq!(queue.try_recv(), Ok(1));
+    assert_eq!(queue.try_send(3), Ok(()), "the slot is free");
+    assert_eq!(queue.try_recv(), Ok(3));
+}
+
+#[test]
+fn a_send_waiting_for_room_counts_once_it_lands() {
+    let queue = Queue::bounded(1);
+    queue.try_send(1).unwrap();
+    let mut send = pin!(queue.send(2));
+    assert!(poll_once(send.as_mut()).is_pending());
+    assert_eq!(queue.unfinished(), 1, "the waiting item is not put yet");
+    assert_eq!(queue.try_recv(), Ok(1));
+    assert_eq!(poll_once(send.as_mut()), Poll::Ready(Ok(())));
+    assert_eq!(queue.unfinished(), 2);
+}
+
+#[test]
+fn clones_share_one_count() {
+    let producer = Queue::bounded(4);
+    let consumer = producer.clone();
+    producer.try_send(10).unwrap();
+    assert_eq!(consumer.try_recv(), Ok(10));
+    consumer.task_done().unwrap();
+    assert_eq!(producer.unfinished(), 0);
+    assert_eq!(producer.capacity(), Some(4));
+    let debug = format!("{producer:?}");
+    assert!(debug.contains("unfinished: 0"), "{debug}");
+}
+
+#[test]
+#[should_panic(expected = "Queue::bounded(0): a queue needs room for at least one item")]
+fn a_bounded_queue_of_zero_panics() {
+    let _ = Queue::<u8>::bounded(0);
+}
+
+#[test]
+#[should_panic(expected = "`channel::Queue::join_blocking` would block a runtime worker thread")]
+fn join_blocking_panics_on_a_worker_thread() {
+    let queue = Queue::<u8>::unbounded();
+    hooks::set_worker_thread(true);
+    queue.join_blocking();
+}
+
+// ===== executors and threads =====
+
+#[test]
+fn threads_process_every_item_before_join_blocking_returns() {
+    within(30, || {
+        const PRODUCERS: u64 = 4;
+        const PER_PRODUCER: u64 = 2_000;
+        let queue = Queue::bounded(16);
+        let done = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let consumers: Vec<_> = (0..3)
+            .map(|_| {
+                let (queue, done) = (queue.clone(), done.clone());
+                thread::spawn(move || {
+                    while let Ok(item) = queue.recv_blocking() {
+                        done.lock().unwrap().push(item);
+                        queue.task_done().unwrap();
+                    }
+                })
+            })
+            .collect();
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|p| {
+                let queue = queue.clone();
+                thread::spawn(move || {
+                    for i in 0..PER_PRODUCER {
+                        queue.send_blocking(p * PER_PRODUCER + i).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for producer in producers {
+            producer.join().unwrap();
+        }
+        queue.join_blocking();
+        // Every item was processed before join returned, not merely received.
+        let seen: HashSet<u64> = done.lock().unwrap().iter().copied().collect();
+        assert_eq!(seen.len() as u64, PRODUCERS * PER_PRODUCER);
+        assert_eq!(queue.unfinished(), 0);
+        queue.close();
+        for consumer in consumers {
+            consumer.join().unwrap();
+        }
+    });
+}
+
+#[test]
+fn tasks_on_a_thread_pool_and_an_async_join() {
+    within(30, || {
+        let pool = ThreadPool::builder().pool_size(2).create().unwrap();
+        let queue = Queue::unbounded();
+        let processed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        for _ in 0..4 {
+            let (queue, processed) = (queue.clone(), processed.clone());
+            pool.spawn(async move {
+                while let Ok(n) = queue.recv().await {
+                    processed.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+                    queue.task_done().unwrap();
+                }
+            })
+            .unwrap();
+        }
+        block_on(async {
+            for round in 0..3 {
+                for n in 1..=100 {
+                    queue.send(n).await.unwrap();
+                }
+                queue.join().await;
+                let total = processed.load(std::sync::atomic::Ordering::SeqCst);
+                assert_eq!(total, 5050 * (round + 1), "join returned early");
+            }
+        });
+        queue.close();
+    });
+}
