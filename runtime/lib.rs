@@ -262,6 +262,7 @@ mod util;
 
 #[cfg(any(feature = "hyper", feature = "tokio-io"))]
 pub mod compat;
+pub mod diag;
 pub mod fs;
 pub mod io;
 pub mod net;

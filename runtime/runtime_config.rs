@@ -18,4 +18,6 @@ pub(crate) struct Config {
     pub(crate) event_interval: u32,
     /// The clock starts paused (`time::pause`); current-thread only.
     pub(crate) start_paused: bool,
+    /// `detect_deadlocks` and `on_deadlock`.
+    pub(crate) deadlock: crate::diag::DeadlockConfig,
 }
