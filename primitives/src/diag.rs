@@ -1181,6 +1181,129 @@ impl fmt::Display for DeadlockReport {
     }
 }
 
+#[cfg(all(test, not(runtime_loom)))]
+mod tests {
+    use super::*;
+    use crate::{RwLock, Semaphore};
+    use core::future::Future;
+    use core::task::{Context, Poll, Waker};
+
+    fn here() -> &'static Location<'static> {
+        Location::caller()
+    }
+
+    /// The current waits on the resource created at `line`.
+    fn waits_on(line: u32) -> Vec<WaitSnapshot> {
+        waits()
+            .into_iter()
+            .filter(|w| w.resource().created().line() == line)
+            .collect()
+    }
+
+    #[test]
+    fn semaphore_holders_follow_their_permits() {
+        enable();
+        let me = Party::current();
+        let (sem, line) = (Semaphore::new(3), line!());
+        let mut permit = sem.try_acquire().unwrap();
+        permit.merge(sem.try_acquire().unwrap());
+        let mut wait = Box::pin(sem.acquire_many(2));
+        let cx = &mut Context::from_waker(Waker::noop());
+        assert!(wait.as_mut().poll(cx).is_pending());
+        let holders = |line| waits_on(line)[0].holders().to_vec();
+        assert_eq!(holders(line).len(), 1);
+        assert_eq!(
+            (holders(line)[0].who(), holders(line)[0].permits()),
+            (&me, 2)
+        );
+        let one = permit.split(1).unwrap();
+        assert_eq!(
+            holders(line)[0].permits(),
+            2,
+            "a split keeps the holder's count"
+        );
+        one.forget();
+        assert_eq!(
+            holders(line)[0].permits(),
+            1,
+            "forgotten permits are held by nobody"
+        );
+        drop(permit);
+        // The waiter got its 2 permits (the forgotten one is gone: 2 of 2 left).
+        assert!(wait.as_mut().poll(cx).is_ready());
+        assert!(waits_on(line).is_empty());
+    }
+
+    #[test]
+    fn rwlock_readers_are_in_the_table_and_the_writer_inline() {
+        enable();
+        let (lock, line) = (RwLock::new(()), line!());
+        let r1 = lock.try_read().unwrap();
+        let r2 = lock.try_read().unwrap();
+        let cx = &mut Context::from_waker(Waker::noop());
+        let mut write = Box::pin(lock.write());
+        assert!(write.as_mut().poll(cx).is_pending());
+        let w = &waits_on(line)[0];
+        assert_eq!(w.resource().kind(), Kind::RwLock);
+        assert_eq!(w.holders().len(), 1, "one reader key, two permits");
+        assert_eq!(w.holders()[0].permits(), 2);
+        drop((r1, r2));
+        let guard = match write.as_mut().poll(cx) {
+            Poll::Ready(guard) => guard,
+            Poll::Pending => panic!("the readers left"),
+        };
+        let mut read = Box::pin(lock.read());
+        assert!(read.as_mut().poll(cx).is_pending());
+        let w = &waits_on(line)[0];
+        assert_eq!(
+            (w.holders().len(), w.holders()[0].permits()),
+            (1, 1),
+            "the writer"
+        );
+        drop(guard);
+        assert!(read.as_mut().poll(cx).is_ready());
+    }
+
+    /// A semaphore with a holder that waits on nothing is no deadlock, whatever the others
+    /// do: that holder may still give its permit back. Once it waits in the cycle too, the
+    /// cycle is reported.
+    #[test]
+    fn a_running_holder_of_a_shared_resource_breaks_the_cycle() {
+        let d = Detector::new();
+        let sem = Resource::new(Kind::Semaphore, here());
+        let m = Resource::new(Kind::Mutex, here());
+        d.add_hold(sem.addr(), 1, here(), 1);
+        d.add_hold(sem.addr(), 2, here(), 1);
+        m.set_holder(3, here());
+        assert!(d.add_wait(1, &m, here()).1.is_none());
+        assert!(
+            d.add_wait(3, &sem, here()).1.is_none(),
+            "2 runs: it may release"
+        );
+        let (_, cycle) = d.add_wait(2, &m, here());
+        let cycle = cycle.expect("everyone waits now");
+        let order: Vec<u64> = cycle.iter().map(|l| l.waiter).collect();
+        assert_eq!(order, [2, 3]);
+        assert_eq!(cycle[1].holder, 2);
+    }
+
+    #[test]
+    fn a_cycle_is_reported_once_even_if_its_waits_are_retried() {
+        let d = Detector::new();
+        let (x, y) = (
+            Resource::new(Kind::Mutex, here()),
+            Resource::new(Kind::Mutex, here()),
+        );
+        x.set_holder(1, here());
+        y.set_holder(2, here());
+        assert!(d.add_wait(1, &y, here()).1.is_none());
+        let (id, cycle) = d.add_wait(2, &x, here());
+        assert!(cycle.is_some());
+        d.remove_wait(2, id); // a timeout, then the same wait again
+        assert!(d.add_wait(2, &x, here()).1.is_none());
+    }
+}
+
 #[cfg(all(test, runtime_loom))]
 mod loom_tests {
     use super::*;
