@@ -14,6 +14,10 @@
 //!
 //! Adding a workload: write one function per implementation family (generic over the
 //! runtime where it can be) and add one row to `timed_workloads()` or `uncontended_ops()`.
+//!
+//! The last table, `mutex_contended_detect`, runs the contended mutex on this runtime
+//! without and then with `Builder::detect_deadlocks(true)`. It runs after everything else:
+//! deadlock tracking, once on, stays on for the rest of the process.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -92,6 +96,30 @@ impl Rt for Tokio {
     }
     fn yield_now() -> impl Future<Output = ()> + Send {
         tokio::task::yield_now()
+    }
+}
+
+/// Our runtime with deadlock detection on.
+struct Detecting(Ours);
+
+impl Rt for Detecting {
+    fn build(workers: usize) -> Self {
+        let rt = runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .detect_deadlocks(true)
+            .on_deadlock(|report| panic!("no deadlock in a benchmark: {report}"))
+            .build()
+            .expect("build the runtime");
+        Detecting(rt)
+    }
+    fn run<F: Future<Output = ()> + Send + 'static>(&self, fut: F) {
+        self.0.run(fut)
+    }
+    fn spawn<F: Future<Output = ()> + Send + 'static>(fut: F) -> impl Future<Output = ()> + Send {
+        <Ours as Rt>::spawn(fut)
+    }
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        <Ours as Rt>::yield_now()
     }
 }
 
@@ -758,6 +786,25 @@ fn main() {
     }
 
     summary(&vs_best);
+
+    // Last: turning deadlock detection on is for the rest of the process.
+    if cfg.wants("mutex_contended_detect") {
+        let off = bench::<Ours>(&cfg, mutex_contended::<Ours, runtime::sync::Mutex<usize>>);
+        let on = bench::<Detecting>(
+            &cfg,
+            mutex_contended::<Detecting, runtime::sync::Mutex<usize>>,
+        );
+        println!();
+        print_row("deadlock detection", ["off ms", "on ms", "on/off"]);
+        print_row(
+            "mutex_contended",
+            [
+                format!("{off:.1}"),
+                format!("{on:.1}"),
+                format!("{:.2}", on / off),
+            ],
+        );
+    }
     let args = cfg.args.join(" ");
     let sep = if args.is_empty() { "" } else { " -- " };
     println!("\ncommand: cargo bench --bench sync{sep}{args}");

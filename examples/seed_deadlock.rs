@@ -14,8 +14,11 @@
 //! In Rust the two scientists are tasks and the locks are `runtime::sync::Mutex`. Where the
 //! seed sleeps 0.2 s to make the bad interleaving *likely*, a `Barrier` makes it *certain*:
 //! each scientist holds a first lock when both reach the table. The program does not hang:
-//! `time::timeout` bounds the wait and reports it; aborting one task drops its guard, which
-//! lets the other eat. Then the two fixes:
+//! the runtime is built with `detect_deadlocks(true)`, so the second scientist's wait closes
+//! a cycle in its wait-for graph and `on_deadlock` receives the report at once (who waits,
+//! where, for which lock, held by whom since where); `time::timeout` is the backstop the
+//! program would have without it. Aborting one task drops its guard, which lets the other
+//! eat. Then the two fixes:
 //!
 //! 1. one lock order: everybody takes the noodles before the fork;
 //! 2. the seed's fix, one `ReentrantMutex` under both names. Its guard belongs to the task or
@@ -29,7 +32,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use runtime::sync::{Barrier, Mutex, ReentrantMutex};
+use runtime::diag::DeadlockReport;
+use runtime::sync::{channel, Barrier, Mutex, ReentrantMutex};
 use runtime::time::{sleep, timeout};
 
 /// Takes `first`, then `second`, announcing each; meets the other scientist at `table` in
@@ -52,31 +56,63 @@ async fn eat(
     println!("{who}: done");
 }
 
-#[runtime::main]
-async fn main() {
-    let noodles = Arc::new(Mutex::new(()));
+fn main() {
+    // The runtime's deadlock detector hands its report to this channel.
+    let (reports, found) = channel::unbounded();
+    runtime::Builder::new_multi_thread()
+        .detect_deadlocks(true)
+        .on_deadlock(move |report: &DeadlockReport| {
+            let _ = reports.try_send(report.clone());
+        })
+        .build()
+        .expect("build the runtime")
+        .block_on(dine(found));
+}
+
+async fn dine(found: channel::Receiver<DeadlockReport>) {
+    let (noodles, noodles_line) = (Arc::new(Mutex::new(())), line!());
     let fork = Arc::new(Mutex::new(()));
 
     // The deadlock: noodles then fork, against fork then noodles.
     let table = Arc::new(Barrier::new(2));
-    let mut professor = runtime::spawn({
+    let professor = runtime::spawn({
         let (n, f, t) = (noodles.clone(), fork.clone(), table.clone());
         async move { eat("professor", (&n, "noodles"), (&f, "fork"), Some(&t)).await }
     });
-    let mut student = runtime::spawn({
+    let student = runtime::spawn({
         let (n, f, t) = (noodles.clone(), fork.clone(), table.clone());
         async move { eat("student", (&f, "fork"), (&n, "noodles"), Some(&t)).await }
     });
-    let limit = Duration::from_millis(300);
-    let meal = timeout(limit, async {
-        (&mut professor).await.unwrap();
-        (&mut student).await.unwrap();
-    });
-    meal.await
-        .expect_err("each holds what the other waits for: neither can finish");
+    let limit = Duration::from_secs(10);
+    let report = timeout(limit, found.recv())
+        .await
+        .expect("the runtime finds the cycle as soon as the second scientist waits")
+        .expect("the runtime is alive");
+    // The report as the runtime prints it by default, then what a program can read from it.
+    eprintln!("{report}");
+    let (p, s) = (professor.id().as_u64(), student.id().as_u64());
+    let who = |id: Option<u64>| match id {
+        Some(id) if id == p => "professor",
+        Some(id) if id == s => "student",
+        _ => "someone else",
+    };
+    let mut links: Vec<_> = report.links().iter().collect();
+    links.sort_by_key(|link| who(link.waiter().task_id()));
+    for link in links {
+        let created = link.resource().created().line();
+        let lock = if created == noodles_line {
+            "noodles"
+        } else {
+            "fork"
+        };
+        println!(
+            "deadlock found: the {} waits for the {lock}, held by the {}",
+            who(link.waiter().task_id()),
+            who(link.holder().task_id())
+        );
+    }
     println!(
-        "deadlock: nobody ate within {} ms; noodles locked: {}, fork locked: {}",
-        limit.as_millis(),
+        "noodles locked: {}, fork locked: {}",
         noodles.try_lock().is_err(),
         fork.try_lock().is_err()
     );
@@ -92,6 +128,7 @@ async fn main() {
         fork.try_lock().is_ok()
     );
 
+    let limit = Duration::from_millis(300);
     // Fix 1: one lock order. Whoever gets the noodles first eats first.
     println!("fix 1: one lock order");
     let professor = runtime::spawn({
@@ -134,4 +171,5 @@ async fn main() {
     .await
     .expect("one reentrant lock cannot deadlock");
     println!("everybody ate");
+    assert!(found.try_recv().is_err(), "the fixes deadlock nowhere");
 }

@@ -31,6 +31,7 @@ pub struct Builder {
     start_paused: bool,
     max_blocking_time: Option<Duration>,
     on_blocking: Option<crate::diag::monitor::ReportFn>,
+    deadlock: crate::diag::DeadlockConfig,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +56,7 @@ impl Builder {
             start_paused: false,
             max_blocking_time: None,
             on_blocking: None,
+            deadlock: crate::diag::DeadlockConfig::default(),
         }
     }
 
@@ -391,6 +393,77 @@ impl Builder {
         self
     }
 
+    /// Deadlock detection (default off): the runtime watches who holds and who waits for
+    /// every `Mutex`, `RwLock`, `ReentrantMutex`, `Semaphore` and `BoundedSemaphore`, and
+    /// when tasks (or threads) end up waiting for each other in a cycle it reports the cycle
+    /// once, naming each task and where it waits and where it took what it holds (see
+    /// [`DeadlockReport`](crate::diag::DeadlockReport)). The report goes to
+    /// [`on_deadlock`](Builder::on_deadlock), or to stderr.
+    ///
+    /// Tracking is process-wide once on (locks don't know which runtime uses them), and
+    /// reports go to the runtime of the thread whose wait closed the cycle, if it asked for
+    /// them. Off, the lock fast paths pay one relaxed load; on, a lock records its holder
+    /// inline, and a wait (the slow path) goes through a global table.
+    ///
+    /// Not seen: waits on `Event`, `Condvar` and channels, which have no holder to blame.
+    /// A reentrant lock taken again by its holder never waits, so it is never a deadlock;
+    /// a wait that a timeout ends leaves the wait-for graph when its future is dropped.
+    ///
+    /// ```
+    /// use runtime::sync::{Barrier, Mutex};
+    /// use std::sync::{mpsc, Arc};
+    ///
+    /// let (tx, reports) = mpsc::channel();
+    /// let rt = runtime::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .detect_deadlocks(true)
+    ///     .on_deadlock(move |report| tx.send(report.to_string()).unwrap())
+    ///     .build()
+    ///     .unwrap();
+    /// let (a, b) = (Arc::new(Mutex::new(())), Arc::new(Mutex::new(())));
+    /// let table = Arc::new(Barrier::new(2));
+    /// for (first, second) in [(a.clone(), b.clone()), (b, a)] {
+    ///     let table = table.clone();
+    ///     rt.spawn(async move {
+    ///         let _first = first.lock().await;
+    ///         table.wait().await.unwrap(); // both hold their first lock
+    ///         let _second = second.lock().await; // and wait for the other's
+    ///     });
+    /// }
+    /// let report = reports.recv().unwrap();
+    /// assert!(report.starts_with("deadlock: 2 parties"), "{report}");
+    /// drop(rt); // cancels the two tasks
+    /// ```
+    pub fn detect_deadlocks(mut self, on: bool) -> Builder {
+        self.deadlock.detect = on;
+        self
+    }
+
+    /// Where this runtime's deadlock reports go (default: printed on stderr). Called on the
+    /// thread of the task whose wait closed the cycle, once per cycle: keep it short, and
+    /// don't wait in it for the tasks of the cycle. Takes effect with
+    /// [`detect_deadlocks(true)`](Builder::detect_deadlocks).
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_current_thread()
+    ///     .detect_deadlocks(true)
+    ///     .on_deadlock(|report| {
+    ///         for link in report.links() {
+    ///             eprintln!("{} waits at {}", link.waiter(), link.waits_at());
+    ///         }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn on_deadlock(
+        mut self,
+        f: impl Fn(&crate::diag::DeadlockReport) + Send + Sync + 'static,
+    ) -> Builder {
+        self.deadlock.on_deadlock = Some(Arc::new(f));
+        self
+    }
+
     /// Builds the runtime; for the multi-thread flavor this starts the workers.
     ///
     /// # Errors
@@ -424,6 +497,7 @@ impl Builder {
             event_interval: self.event_interval,
             start_paused: self.start_paused,
             monitor: None,
+            deadlock: self.deadlock.clone(),
         };
         let threshold = match self.max_blocking_time {
             Some(max) => Some(max),
@@ -436,6 +510,9 @@ impl Builder {
             }),
             ..config
         };
+        if self.deadlock.detect {
+            crate::diag::install();
+        }
         Runtime::from_config(self.kind, config)
     }
 }
@@ -482,6 +559,7 @@ impl fmt::Debug for Builder {
             .field("event_interval", &self.event_interval)
             .field("start_paused", &self.start_paused)
             .field("max_blocking_time", &self.max_blocking_time)
+            .field("detect_deadlocks", &self.deadlock.detect)
             .finish_non_exhaustive()
     }
 }

@@ -192,7 +192,7 @@ impl Handle {
 
     /// A snapshot of every live task: id, name, spawn location, parent, state (idle,
     /// scheduled, or running on a worker and for how long) and, while wait tracking is on
-    /// (deadlock detection), the primitive a
+    /// ([`Builder::detect_deadlocks`](crate::Builder::detect_deadlocks)), the primitive a
     /// task waits on and who holds it. Print it for a spawn tree (see [`TaskDump`]).
     ///
     /// Works from any thread, inside or outside the runtime, and never waits for a worker:

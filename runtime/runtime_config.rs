@@ -20,4 +20,6 @@ pub(crate) struct Config {
     pub(crate) start_paused: bool,
     /// The blocking-poll monitor, when on.
     pub(crate) monitor: Option<crate::diag::monitor::MonitorConfig>,
+    /// `detect_deadlocks` and `on_deadlock`.
+    pub(crate) deadlock: crate::diag::DeadlockConfig,
 }

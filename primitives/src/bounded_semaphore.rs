@@ -1,8 +1,11 @@
 //! A semaphore that never holds more permits than it started with.
 
 use core::fmt;
+use core::future::Future;
+use core::panic::Location;
 use std::sync::Arc;
 
+use crate::diag::{Kind, Resource};
 use crate::hooks;
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::semaphore::{
@@ -59,7 +62,11 @@ impl BoundedSemaphore {
             );
         }
         BoundedSemaphore {
-            sem: Arc::new(Semaphore::with_tally(permits, Tally::bounded())),
+            sem: Arc::new(Semaphore::with_tally(
+                permits,
+                Tally::bounded(),
+                Resource::new(Kind::BoundedSemaphore, Location::caller()),
+            )),
             bound: permits,
         }
     }
@@ -128,8 +135,11 @@ impl BoundedSemaphore {
     /// let permit = block_on(sem.acquire()).unwrap();
     /// assert_eq!(permit.num_permits(), 1);
     /// ```
-    pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
-        self.acquire_many(1).await
+    #[track_caller]
+    pub fn acquire(
+        &self,
+    ) -> impl Future<Output = Result<SemaphorePermit<'_>, AcquireError>> + Send + '_ {
+        self.acquire_many_at(1, Location::caller())
     }
 
     /// Waits for `n` permits, in FIFO order with the other waiters.
@@ -154,9 +164,21 @@ impl BoundedSemaphore {
     ///     AcquireError::TooManyPermits { requested: 3, max: 2 }
     /// );
     /// ```
-    pub async fn acquire_many(&self, n: usize) -> Result<SemaphorePermit<'_>, AcquireError> {
+    #[track_caller]
+    pub fn acquire_many(
+        &self,
+        n: usize,
+    ) -> impl Future<Output = Result<SemaphorePermit<'_>, AcquireError>> + Send + '_ {
+        self.acquire_many_at(n, Location::caller())
+    }
+
+    async fn acquire_many_at(
+        &self,
+        n: usize,
+        at: &'static Location<'static>,
+    ) -> Result<SemaphorePermit<'_>, AcquireError> {
         self.check(n)?;
-        self.sem.acquire_many(n).await
+        self.sem.acquire_many_at(n, at).await
     }
 
     /// Takes one permit if one is free and nobody is queued ahead, without waiting.
@@ -173,6 +195,7 @@ impl BoundedSemaphore {
     /// let _permit = sem.try_acquire().unwrap();
     /// assert!(sem.try_acquire().is_err());
     /// ```
+    #[track_caller]
     pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         self.try_acquire_many(1)
     }
@@ -193,6 +216,7 @@ impl BoundedSemaphore {
     ///     Err(TryAcquireError::TooManyPermits { requested: 3, max: 2 })
     /// ));
     /// ```
+    #[track_caller]
     pub fn try_acquire_many(&self, n: usize) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         self.check(n).map_err(|_| TryAcquireError::TooManyPermits {
             requested: n,
@@ -273,8 +297,11 @@ impl BoundedSemaphore {
     /// std::thread::spawn(move || drop(permit)).join().unwrap();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
-    pub async fn acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
-        self.acquire_many_owned(1).await
+    #[track_caller]
+    pub fn acquire_owned(
+        self: Arc<Self>,
+    ) -> impl Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send {
+        self.acquire_many_owned_at(1, Location::caller())
     }
 
     /// Waits for `n` permits, with a guard that holds an `Arc`.
@@ -295,12 +322,21 @@ impl BoundedSemaphore {
     /// let sem = Arc::new(BoundedSemaphore::new(2));
     /// assert_eq!(block_on(sem.acquire_many_owned(2)).unwrap().num_permits(), 2);
     /// ```
-    pub async fn acquire_many_owned(
+    #[track_caller]
+    pub fn acquire_many_owned(
         self: Arc<Self>,
         n: usize,
+    ) -> impl Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send {
+        self.acquire_many_owned_at(n, Location::caller())
+    }
+
+    async fn acquire_many_owned_at(
+        self: Arc<Self>,
+        n: usize,
+        at: &'static Location<'static>,
     ) -> Result<OwnedSemaphorePermit, AcquireError> {
         self.check(n)?;
-        self.sem.clone().acquire_many_owned(n).await
+        self.sem.clone().acquire_many_owned_at(n, at).await
     }
 
     /// Closes the semaphore: waiters wake with [`AcquireError::Closed`], later acquires

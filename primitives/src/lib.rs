@@ -12,6 +12,9 @@ pub mod loom;
 pub mod hooks;
 
 #[doc(hidden)]
+pub mod diag;
+
+#[doc(hidden)]
 pub mod internal;
 
 pub mod broadcast;

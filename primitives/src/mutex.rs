@@ -2,10 +2,13 @@
 
 use core::cell::UnsafeCell;
 use core::fmt;
+use core::future::Future;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
+use core::panic::Location;
 use std::sync::Arc;
 
+use crate::diag;
 use crate::hooks;
 use crate::raw_mutex::RawMutex;
 use crate::thread_waker::block_on_thread;
@@ -58,7 +61,8 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 impl<T> Mutex<T> {
-    /// A new, unlocked mutex holding `data`.
+    /// A new, unlocked mutex holding `data`. Deadlock reports name the caller's location as
+    /// where it was created.
     ///
     /// ```
     /// use runtime_primitives::Mutex;
@@ -66,9 +70,10 @@ impl<T> Mutex<T> {
     /// let m = Mutex::new(vec![1, 2]);
     /// assert_eq!(m.into_inner(), vec![1, 2]);
     /// ```
+    #[track_caller]
     pub fn new(data: T) -> Mutex<T> {
         Mutex {
-            raw: RawMutex::new(),
+            raw: RawMutex::new(Location::caller()),
             data: UnsafeCell::new(data),
         }
     }
@@ -103,9 +108,19 @@ impl<T: ?Sized> Mutex<T> {
     ///     assert_eq!(*m.lock().await, 2);
     /// });
     /// ```
-    pub async fn lock(&self) -> MutexGuard<'_, T> {
-        self.raw.lock().await;
-        MutexGuard { mutex: self }
+    #[track_caller]
+    pub fn lock(&self) -> impl Future<Output = MutexGuard<'_, T>> + '_ {
+        let at = Location::caller();
+        async move {
+            self.lock_at(at).await;
+            MutexGuard { mutex: self }
+        }
+    }
+
+    /// Takes the raw lock, waiting from `at`, and records the holder when tracking is on.
+    async fn lock_at(&self, at: &'static Location<'static>) {
+        diag::track(self.raw.lock(), &self.raw.diag, at).await;
+        self.raw.diag.acquired(at);
     }
 
     /// Takes the lock if it is free, without waiting.
@@ -123,8 +138,10 @@ impl<T: ?Sized> Mutex<T> {
     /// drop(guard);
     /// assert!(m.try_lock().is_ok());
     /// ```
+    #[track_caller]
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
         if self.raw.try_lock() {
+            self.raw.diag.acquired(Location::caller());
             Ok(MutexGuard { mutex: self })
         } else {
             Err(TryLockError(()))
@@ -168,9 +185,13 @@ impl<T: ?Sized> Mutex<T> {
     /// std::thread::spawn(move || *guard += 1).join().unwrap();
     /// assert_eq!(*m.lock_blocking(), 1);
     /// ```
-    pub async fn lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
-        self.raw.lock().await;
-        OwnedMutexGuard { mutex: self }
+    #[track_caller]
+    pub fn lock_owned(self: Arc<Self>) -> impl Future<Output = OwnedMutexGuard<T>> {
+        let at = Location::caller();
+        async move {
+            self.lock_at(at).await;
+            OwnedMutexGuard { mutex: self }
+        }
     }
 
     /// [`try_lock`](Mutex::try_lock) for a mutex held in an `Arc`.
@@ -188,8 +209,10 @@ impl<T: ?Sized> Mutex<T> {
     /// assert!(m.clone().try_lock_owned().is_err());
     /// # drop(guard);
     /// ```
+    #[track_caller]
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
         if self.raw.try_lock() {
+            self.raw.diag.acquired(Location::caller());
             Ok(OwnedMutexGuard { mutex: self })
         } else {
             Err(TryLockError(()))
@@ -226,12 +249,14 @@ impl<T: ?Sized> Mutex<T> {
 }
 
 impl<T: Default> Default for Mutex<T> {
+    #[track_caller]
     fn default() -> Self {
         Mutex::new(T::default())
     }
 }
 
 impl<T> From<T> for Mutex<T> {
+    #[track_caller]
     fn from(data: T) -> Self {
         Mutex::new(data)
     }
@@ -326,7 +351,7 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
-        self.mutex.raw.unlock();
+        self.mutex.raw.release();
     }
 }
 
@@ -389,7 +414,7 @@ impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
 
 impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
     fn drop(&mut self) {
-        self.mutex.raw.unlock();
+        self.mutex.raw.release();
     }
 }
 
@@ -437,7 +462,7 @@ impl<T: ?Sized> DerefMut for MappedMutexGuard<'_, T> {
 
 impl<T: ?Sized> Drop for MappedMutexGuard<'_, T> {
     fn drop(&mut self) {
-        self.raw.unlock();
+        self.raw.release();
     }
 }
 

@@ -35,6 +35,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
 
+use crate::diag::{Kind, Resource};
 use crate::hooks;
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{Mutex, MutexGuard};
@@ -66,14 +67,25 @@ pub(crate) struct Grant {
 pub(crate) struct RawMutex {
     word: AtomicUsize,
     waiters: Mutex<WaiterList<Grant>>,
+    /// The deadlock detector's view: where the mutex was created and who holds it.
+    pub(crate) diag: Resource,
 }
 
 impl RawMutex {
-    pub(crate) fn new() -> RawMutex {
+    pub(crate) fn new(created: &'static core::panic::Location<'static>) -> RawMutex {
         RawMutex {
             word: AtomicUsize::new(0),
             waiters: Mutex::new(WaiterList::new()),
+            diag: Resource::new(Kind::Mutex, created),
         }
+    }
+
+    /// Clears the holder the deadlock detector knows of, then unlocks: what a guard's drop
+    /// does.
+    #[inline]
+    pub(crate) fn release(&self) {
+        self.diag.releasing();
+        self.unlock();
     }
 
     /// Whether the lock is held right now (a snapshot).
@@ -433,7 +445,7 @@ mod loom_tests {
     fn mutual_exclusion_and_wakeups() {
         ::loom::model(|| {
             let c = Arc::new(Counter {
-                mutex: RawMutex::new(),
+                mutex: RawMutex::new(core::panic::Location::caller()),
                 value: UnsafeCell::new(0),
             });
             let other = {
@@ -460,7 +472,7 @@ mod loom_tests {
     #[test]
     fn cancelled_waiter_passes_the_lock_on() {
         ::loom::model(|| {
-            let mutex = Arc::new(RawMutex::new());
+            let mutex = Arc::new(RawMutex::new(core::panic::Location::caller()));
             assert!(mutex.try_lock());
             let canceller = {
                 let mutex = mutex.clone();
@@ -490,7 +502,7 @@ mod loom_tests {
     #[test]
     fn woken_waiter_that_loses_is_handed_the_lock() {
         ::loom::model(|| {
-            let mutex = Arc::new(RawMutex::new());
+            let mutex = Arc::new(RawMutex::new(core::panic::Location::caller()));
             assert!(mutex.try_lock());
             let waiter = {
                 let mutex = mutex.clone();

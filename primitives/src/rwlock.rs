@@ -2,9 +2,12 @@
 
 use core::cell::UnsafeCell;
 use core::fmt;
+use core::future::Future;
 use core::ops::{Deref, DerefMut};
+use core::panic::Location;
 use std::sync::Arc;
 
+use crate::diag::{self, Kind, Resource};
 use crate::hooks;
 use crate::mutex::TryLockError;
 use crate::raw_semaphore::{RawSemaphore, MAX_PERMITS};
@@ -38,6 +41,8 @@ const MAX_READERS: usize = MAX_PERMITS;
 /// ```
 pub struct RwLock<T: ?Sized> {
     sem: RawSemaphore,
+    /// The deadlock detector's view: the writer inline, readers in its table.
+    diag: Resource,
     // A plain cell, not the loom shim's: guards hand out references that outlive any closure.
     data: UnsafeCell<T>,
 }
@@ -49,16 +54,19 @@ unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
 unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
 
 impl<T> RwLock<T> {
-    /// A new, unlocked lock holding `data`.
+    /// A new, unlocked lock holding `data`. Deadlock reports name the caller's location as
+    /// where it was created.
     ///
     /// ```
     /// use runtime_primitives::RwLock;
     ///
     /// assert_eq!(RwLock::new(1).into_inner(), 1);
     /// ```
+    #[track_caller]
     pub fn new(data: T) -> RwLock<T> {
         RwLock {
             sem: RawSemaphore::new(MAX_READERS),
+            diag: Resource::new(Kind::RwLock, Location::caller()),
             data: UnsafeCell::new(data),
         }
     }
@@ -89,9 +97,13 @@ impl<T: ?Sized> RwLock<T> {
     /// let lock = RwLock::new(1);
     /// assert_eq!(*block_on(lock.read()), 1);
     /// ```
-    pub async fn read(&self) -> RwLockReadGuard<'_, T> {
-        self.acquire(1).await;
-        RwLockReadGuard { lock: self }
+    #[track_caller]
+    pub fn read(&self) -> impl Future<Output = RwLockReadGuard<'_, T>> + '_ {
+        let at = Location::caller();
+        async move {
+            let key = self.acquire(1, at).await;
+            RwLockReadGuard { lock: self, key }
+        }
     }
 
     /// Waits for exclusive write access.
@@ -109,15 +121,33 @@ impl<T: ?Sized> RwLock<T> {
     /// *block_on(lock.write()) += 1;
     /// assert_eq!(lock.into_inner(), 2);
     /// ```
-    pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
-        self.acquire(MAX_READERS).await;
-        RwLockWriteGuard { lock: self }
+    #[track_caller]
+    pub fn write(&self) -> impl Future<Output = RwLockWriteGuard<'_, T>> + '_ {
+        let at = Location::caller();
+        async move {
+            let key = self.acquire(MAX_READERS, at).await;
+            RwLockWriteGuard { lock: self, key }
+        }
     }
 
-    async fn acquire(&self, n: usize) {
+    /// Takes `n` permits (1: read, `MAX_READERS`: write), waiting from `at`, and tells the
+    /// deadlock detector; returns the reader's key for its guard.
+    async fn acquire(&self, n: usize, at: &'static Location<'static>) -> u64 {
         // The semaphore is never closed, so the acquire always succeeds.
-        let acquired = self.sem.acquire(n).await;
+        let acquired = diag::track(self.sem.acquire(n), &self.diag, at).await;
         debug_assert!(acquired.is_ok(), "an RwLock's semaphore is never closed");
+        self.acquired(n, at)
+    }
+
+    /// Records a holder that just took `n` permits: the writer inline, a reader in the table.
+    #[inline]
+    fn acquired(&self, n: usize, at: &'static Location<'static>) -> u64 {
+        if n == MAX_READERS {
+            self.diag.acquired(at);
+            0
+        } else {
+            self.diag.acquired_shared(n, at)
+        }
     }
 
     /// Takes read access if no writer holds or waits for the lock, without waiting.
@@ -134,9 +164,11 @@ impl<T: ?Sized> RwLock<T> {
     /// assert!(lock.try_read().is_ok());
     /// assert!(lock.try_write().is_err());
     /// ```
+    #[track_caller]
     pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, TryLockError> {
         self.sem.try_acquire(1).map_err(|_| TryLockError::new())?;
-        Ok(RwLockReadGuard { lock: self })
+        let key = self.acquired(1, Location::caller());
+        Ok(RwLockReadGuard { lock: self, key })
     }
 
     /// Takes write access if nobody holds or waits for the lock, without waiting.
@@ -153,11 +185,13 @@ impl<T: ?Sized> RwLock<T> {
     /// assert!(lock.try_read().is_err());
     /// # drop(w);
     /// ```
+    #[track_caller]
     pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockError> {
         self.sem
             .try_acquire(MAX_READERS)
             .map_err(|_| TryLockError::new())?;
-        Ok(RwLockWriteGuard { lock: self })
+        let key = self.acquired(MAX_READERS, Location::caller());
+        Ok(RwLockWriteGuard { lock: self, key })
     }
 
     /// Blocks the current OS thread until read access is granted.
@@ -212,9 +246,13 @@ impl<T: ?Sized> RwLock<T> {
     /// let guard = block_on(lock.clone().read_owned());
     /// std::thread::spawn(move || assert_eq!(*guard, 1)).join().unwrap();
     /// ```
-    pub async fn read_owned(self: Arc<Self>) -> OwnedRwLockReadGuard<T> {
-        self.acquire(1).await;
-        OwnedRwLockReadGuard { lock: self }
+    #[track_caller]
+    pub fn read_owned(self: Arc<Self>) -> impl Future<Output = OwnedRwLockReadGuard<T>> {
+        let at = Location::caller();
+        async move {
+            let key = self.acquire(1, at).await;
+            OwnedRwLockReadGuard { lock: self, key }
+        }
     }
 
     /// Waits for write access to a lock held in an `Arc`; the guard has no lifetime.
@@ -233,9 +271,13 @@ impl<T: ?Sized> RwLock<T> {
     /// std::thread::spawn(move || *guard += 1).join().unwrap();
     /// assert_eq!(*lock.read_blocking(), 2);
     /// ```
-    pub async fn write_owned(self: Arc<Self>) -> OwnedRwLockWriteGuard<T> {
-        self.acquire(MAX_READERS).await;
-        OwnedRwLockWriteGuard { lock: self }
+    #[track_caller]
+    pub fn write_owned(self: Arc<Self>) -> impl Future<Output = OwnedRwLockWriteGuard<T>> {
+        let at = Location::caller();
+        async move {
+            let key = self.acquire(MAX_READERS, at).await;
+            OwnedRwLockWriteGuard { lock: self, key }
+        }
     }
 
     /// [`try_read`](RwLock::try_read) for a lock held in an `Arc`.
@@ -252,9 +294,11 @@ impl<T: ?Sized> RwLock<T> {
     /// let guard = lock.clone().try_read_owned().unwrap();
     /// assert_eq!(*guard, 1);
     /// ```
+    #[track_caller]
     pub fn try_read_owned(self: Arc<Self>) -> Result<OwnedRwLockReadGuard<T>, TryLockError> {
         self.sem.try_acquire(1).map_err(|_| TryLockError::new())?;
-        Ok(OwnedRwLockReadGuard { lock: self })
+        let key = self.acquired(1, Location::caller());
+        Ok(OwnedRwLockReadGuard { lock: self, key })
     }
 
     /// [`try_write`](RwLock::try_write) for a lock held in an `Arc`.
@@ -272,11 +316,13 @@ impl<T: ?Sized> RwLock<T> {
     /// *guard = 2;
     /// assert!(lock.clone().try_read_owned().is_err());
     /// ```
+    #[track_caller]
     pub fn try_write_owned(self: Arc<Self>) -> Result<OwnedRwLockWriteGuard<T>, TryLockError> {
         self.sem
             .try_acquire(MAX_READERS)
             .map_err(|_| TryLockError::new())?;
-        Ok(OwnedRwLockWriteGuard { lock: self })
+        let key = self.acquired(MAX_READERS, Location::caller());
+        Ok(OwnedRwLockWriteGuard { lock: self, key })
     }
 
     /// The data, through a unique borrow (no lock needed).
@@ -294,12 +340,14 @@ impl<T: ?Sized> RwLock<T> {
 }
 
 impl<T: Default> Default for RwLock<T> {
+    #[track_caller]
     fn default() -> Self {
         RwLock::new(T::default())
     }
 }
 
 impl<T> From<T> for RwLock<T> {
+    #[track_caller]
     fn from(data: T) -> Self {
         RwLock::new(data)
     }
@@ -324,6 +372,8 @@ macro_rules! guard {
         #[must_use = "the lock is released as soon as the guard is dropped"]
         pub struct $name<$($lt,)? T: ?Sized> {
             lock: $lock,
+            /// A reader's key in the deadlock detector's table (0: untracked, or a writer).
+            key: u64,
         }
 
         impl<$($lt,)? T: ?Sized> Deref for $name<$($lt,)? T> {
@@ -338,6 +388,11 @@ macro_rules! guard {
 
         impl<$($lt,)? T: ?Sized> Drop for $name<$($lt,)? T> {
             fn drop(&mut self) {
+                if $permits == MAX_READERS {
+                    self.lock.diag.releasing();
+                } else {
+                    self.lock.diag.released_shared(self.key, $permits);
+                }
                 self.lock.sem.release($permits);
             }
         }

@@ -1,9 +1,12 @@
 //! A counting semaphore: at most `n` holders at a time, served first come, first served.
 
 use core::fmt;
+use core::future::Future;
+use core::panic::Location;
 use std::sync::Arc;
 
 use crate::bounded_semaphore::Tally;
+use crate::diag::{self, Kind, Resource};
 use crate::hooks;
 use crate::raw_semaphore::{self as raw, RawSemaphore};
 use crate::thread_waker::block_on_thread;
@@ -49,6 +52,8 @@ pub struct Semaphore {
     /// only reads (on `forget` and `add_permits`). The permit guards reach a semaphore by
     /// reference only, so this is the one place where they can find it.
     tally: Tally,
+    /// The deadlock detector's view: where it was created; holders are in its table.
+    diag: Resource,
 }
 
 impl Semaphore {
@@ -76,6 +81,7 @@ impl Semaphore {
     /// ```
     #[track_caller]
     pub fn new(permits: usize) -> Semaphore {
+        let created = Location::caller();
         if permits > Self::MAX_PERMITS {
             panic!(
                 "Semaphore::new({permits}) is above Semaphore::MAX_PERMITS ({}); a limit that \
@@ -83,14 +89,40 @@ impl Semaphore {
                 Self::MAX_PERMITS
             );
         }
-        Semaphore::with_tally(permits, Tally::unbounded())
+        Semaphore::with_tally(
+            permits,
+            Tally::unbounded(),
+            Resource::new(Kind::Semaphore, created),
+        )
+    }
+
+    /// A semaphore that the deadlock detector ignores: the building block of a lock that
+    /// tells the detector about itself (the `runtime` crate's `ReentrantMutex`).
+    ///
+    /// # Panics
+    ///
+    /// As [`new`](Semaphore::new).
+    ///
+    /// ```
+    /// let sem = runtime_primitives::Semaphore::new_untracked(1);
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
+    #[doc(hidden)]
+    #[track_caller]
+    pub fn new_untracked(permits: usize) -> Semaphore {
+        let sem = Semaphore::new(permits);
+        Semaphore {
+            diag: Resource::untracked(),
+            ..sem
+        }
     }
 
     /// A semaphore of `permits` (checked by the caller) with the given tally.
-    pub(crate) fn with_tally(permits: usize, tally: Tally) -> Semaphore {
+    pub(crate) fn with_tally(permits: usize, tally: Tally, diag: Resource) -> Semaphore {
         Semaphore {
             raw: RawSemaphore::new(permits),
             tally,
+            diag,
         }
     }
 
@@ -161,8 +193,11 @@ impl Semaphore {
     /// });
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
-    pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
-        self.acquire_many(1).await
+    #[track_caller]
+    pub fn acquire(
+        &self,
+    ) -> impl Future<Output = Result<SemaphorePermit<'_>, AcquireError>> + Send + '_ {
+        self.acquire_many_at(1, Location::caller())
     }
 
     /// Waits for `n` permits at once. A waiter for `n` is not overtaken by later requests:
@@ -188,10 +223,23 @@ impl Semaphore {
     /// assert_eq!(permit.num_permits(), 3);
     /// assert_eq!(sem.available_permits(), 2);
     /// ```
-    pub async fn acquire_many(&self, n: usize) -> Result<SemaphorePermit<'_>, AcquireError> {
+    #[track_caller]
+    pub fn acquire_many(
+        &self,
+        n: usize,
+    ) -> impl Future<Output = Result<SemaphorePermit<'_>, AcquireError>> + Send + '_ {
+        self.acquire_many_at(n, Location::caller())
+    }
+
+    /// [`acquire_many`](Semaphore::acquire_many), waiting from `at`.
+    pub(crate) async fn acquire_many_at(
+        &self,
+        n: usize,
+        at: &'static Location<'static>,
+    ) -> Result<SemaphorePermit<'_>, AcquireError> {
         check_request(n)?;
-        match self.raw.acquire(n).await {
-            Ok(()) => Ok(SemaphorePermit::new(self, n)),
+        match diag::track(self.raw.acquire(n), &self.diag, at).await {
+            Ok(()) => Ok(SemaphorePermit::new(self, n, at)),
             Err(()) => Err(AcquireError::Closed),
         }
     }
@@ -212,6 +260,7 @@ impl Semaphore {
     /// drop(permit);
     /// assert!(sem.try_acquire().is_ok());
     /// ```
+    #[track_caller]
     pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         self.try_acquire_many(1)
     }
@@ -230,13 +279,14 @@ impl Semaphore {
     /// assert_eq!(sem.try_acquire_many(3).unwrap_err(), TryAcquireError::NoPermits);
     /// assert_eq!(sem.try_acquire_many(2).unwrap().num_permits(), 2);
     /// ```
+    #[track_caller]
     pub fn try_acquire_many(&self, n: usize) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         check_request(n).map_err(|_| TryAcquireError::TooManyPermits {
             requested: n,
             max: Self::MAX_PERMITS,
         })?;
         self.raw.try_acquire(n).map_err(TryAcquireError::from)?;
-        Ok(SemaphorePermit::new(self, n))
+        Ok(SemaphorePermit::new(self, n, Location::caller()))
     }
 
     /// Blocks the current OS thread until one permit is granted: the form for synchronous
@@ -310,8 +360,11 @@ impl Semaphore {
     /// std::thread::spawn(move || drop(permit)).join().unwrap();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
-    pub async fn acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
-        self.acquire_many_owned(1).await
+    #[track_caller]
+    pub fn acquire_owned(
+        self: Arc<Self>,
+    ) -> impl Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send {
+        self.acquire_many_owned_at(1, Location::caller())
     }
 
     /// Waits for `n` permits held through an `Arc`.
@@ -333,18 +386,28 @@ impl Semaphore {
     /// let permit = block_on(sem.clone().acquire_many_owned(4)).unwrap();
     /// assert_eq!(permit.num_permits(), 4);
     /// ```
-    pub async fn acquire_many_owned(
+    #[track_caller]
+    pub fn acquire_many_owned(
         self: Arc<Self>,
         n: usize,
+    ) -> impl Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send {
+        self.acquire_many_owned_at(n, Location::caller())
+    }
+
+    /// [`acquire_many_owned`](Semaphore::acquire_many_owned), waiting from `at`.
+    pub(crate) async fn acquire_many_owned_at(
+        self: Arc<Self>,
+        n: usize,
+        at: &'static Location<'static>,
     ) -> Result<OwnedSemaphorePermit, AcquireError> {
-        check_request(n)?;
-        match self.raw.acquire(n).await {
-            Ok(()) => Ok(OwnedSemaphorePermit {
-                sem: self.clone(),
-                permits: n,
-            }),
-            Err(()) => Err(AcquireError::Closed),
-        }
+        let permit = self.acquire_many_at(n, at).await?;
+        let key = permit.key;
+        permit.forget_silently();
+        Ok(OwnedSemaphorePermit {
+            sem: self,
+            permits: n,
+            key,
+        })
     }
 
     /// [`try_acquire`](Semaphore::try_acquire) with a guard that holds an `Arc`.
@@ -362,6 +425,7 @@ impl Semaphore {
     /// assert!(sem.clone().try_acquire_owned().is_err());
     /// # drop(permit);
     /// ```
+    #[track_caller]
     pub fn try_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, TryAcquireError> {
         self.try_acquire_many_owned(1)
     }
@@ -379,15 +443,18 @@ impl Semaphore {
     /// let sem = Arc::new(Semaphore::new(3));
     /// assert_eq!(sem.try_acquire_many_owned(2).unwrap().num_permits(), 2);
     /// ```
+    #[track_caller]
     pub fn try_acquire_many_owned(
         self: Arc<Self>,
         n: usize,
     ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
         let permit = self.try_acquire_many(n)?;
+        let key = permit.key;
         permit.forget_silently();
         Ok(OwnedSemaphorePermit {
             sem: self,
             permits: n,
+            key,
         })
     }
 
@@ -467,11 +534,16 @@ impl fmt::Debug for Semaphore {
 pub struct SemaphorePermit<'a> {
     sem: &'a Semaphore,
     permits: usize,
+    /// The holder's key in the deadlock detector's table (0: untracked).
+    key: u64,
 }
 
 impl<'a> SemaphorePermit<'a> {
-    fn new(sem: &'a Semaphore, permits: usize) -> Self {
-        SemaphorePermit { sem, permits }
+    /// Permits just taken at `at` by the caller: told to the deadlock detector.
+    #[inline]
+    fn new(sem: &'a Semaphore, permits: usize, at: &'static Location<'static>) -> Self {
+        let key = sem.diag.acquired_shared(permits, at);
+        SemaphorePermit { sem, permits, key }
     }
 
     /// How many permits this guard holds.
@@ -498,10 +570,12 @@ impl<'a> SemaphorePermit<'a> {
     /// ```
     pub fn forget(self) {
         self.sem.tally.forget(self.permits);
+        self.sem.diag.released_shared(self.key, self.permits);
         self.forget_silently();
     }
 
-    /// Drops the guard and its permits without any bookkeeping (they moved elsewhere).
+    /// Drops the guard and its permits without any bookkeeping (they moved elsewhere, with
+    /// the holder's record in the deadlock detector).
     fn forget_silently(mut self) {
         self.permits = 0;
     }
@@ -527,6 +601,9 @@ impl<'a> SemaphorePermit<'a> {
             "merging permits of two different semaphores"
         );
         self.permits += other.permits;
+        self.sem
+            .diag
+            .moved_shared(other.key, self.key, other.permits);
         other.forget_silently();
     }
 
@@ -543,12 +620,17 @@ impl<'a> SemaphorePermit<'a> {
     /// ```
     pub fn split(&mut self, n: usize) -> Option<SemaphorePermit<'a>> {
         self.permits = self.permits.checked_sub(n)?;
-        Some(SemaphorePermit::new(self.sem, n))
+        Some(SemaphorePermit {
+            sem: self.sem,
+            permits: n,
+            key: self.key,
+        })
     }
 }
 
 impl Drop for SemaphorePermit<'_> {
     fn drop(&mut self) {
+        self.sem.diag.released_shared(self.key, self.permits);
         self.sem.raw.release(self.permits);
     }
 }
@@ -580,6 +662,8 @@ impl fmt::Debug for SemaphorePermit<'_> {
 pub struct OwnedSemaphorePermit {
     sem: Arc<Semaphore>,
     permits: usize,
+    /// The holder's key in the deadlock detector's table (0: untracked).
+    key: u64,
 }
 
 impl OwnedSemaphorePermit {
@@ -622,6 +706,7 @@ impl OwnedSemaphorePermit {
     /// ```
     pub fn forget(mut self) {
         self.sem.tally.forget(self.permits);
+        self.sem.diag.released_shared(self.key, self.permits);
         self.permits = 0;
     }
 
@@ -646,12 +731,15 @@ impl OwnedSemaphorePermit {
             Arc::ptr_eq(&self.sem, &other.sem),
             "merging permits of two different semaphores"
         );
-        self.permits += core::mem::take(&mut other.permits);
+        let moved = core::mem::take(&mut other.permits);
+        self.sem.diag.moved_shared(other.key, self.key, moved);
+        self.permits += moved;
     }
 }
 
 impl Drop for OwnedSemaphorePermit {
     fn drop(&mut self) {
+        self.sem.diag.released_shared(self.key, self.permits);
         self.sem.raw.release(self.permits);
     }
 }

@@ -172,6 +172,11 @@ impl Spawner {
         }
     }
 
+    /// The configuration the runtime was built with.
+    pub(crate) fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
     /// Queues `f`. During or after shutdown the job never runs and its handle reports a
     /// cancelled job; so does it when no pool thread exists and none can be spawned.
     pub(crate) fn spawn_blocking<F, R>(&self, rt: &Handle, f: F, meta: TaskMeta) -> JoinHandle<R>

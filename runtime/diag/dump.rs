@@ -9,7 +9,7 @@
 //! kept in each task.
 //!
 //! What a task waits on comes from the primitives' wait tracking, which is on while
-//! deadlock detection is (`Builder::detect_deadlocks`):
+//! deadlock detection is ([`Builder::detect_deadlocks`](crate::Builder::detect_deadlocks)):
 //! then a task parked on a `Mutex`, `RwLock`, `ReentrantMutex` or `Semaphore` shows the
 //! primitive (its type and where it was created), where it waits, and who holds it.
 

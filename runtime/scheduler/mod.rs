@@ -49,6 +49,23 @@ impl Handle {
         }
     }
 
+    /// The name of live task `id`, if it has one (local tasks included).
+    pub(crate) fn task_name(&self, id: crate::task_core::Id) -> Option<String> {
+        match self {
+            Handle::CurrentThread(h) => h.owned.name_of(id).or_else(|| {
+                let mut name = None;
+                h.locals.for_each_task(|t| {
+                    if t.id == id {
+                        name = Some(t.name.map(str::to_owned));
+                    }
+                });
+                name
+            }),
+            Handle::MultiThread(h) => h.owned.name_of(id),
+        }
+        .flatten()
+    }
+
     pub(crate) fn blocking_spawner(&self) -> &crate::blocking::Spawner {
         match self {
             Handle::CurrentThread(h) => &h.blocking,

@@ -2,29 +2,26 @@
 //! task instead of the thread.
 
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::panic::Location;
 
+use runtime_primitives::diag::{self, Kind, Resource};
 use runtime_primitives::{hooks, Semaphore};
 
 use crate::loom::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-/// Owner keys of plain threads have this bit set, so they never equal a task id.
-const THREAD_KEY: u64 = 1 << 63;
 /// No owner.
 const NOBODY: u64 = 0;
 
-/// Who is asking: the current task, or, outside any task, the current OS thread.
+/// Who is asking: the current task, or, outside any task, the current OS thread (keys with
+/// `diag::THREAD_KEY` set, the deadlock detector's, so its holders and waiters match).
 fn current_key() -> u64 {
-    if let Some(id) = crate::task::try_id() {
-        return id.as_u64();
+    match crate::task::try_id() {
+        Some(id) => id.as_u64(),
+        None => diag::thread_key(),
     }
-    // A plain std atomic even under loom: keys order nothing, they only have to be unique.
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    thread_local! {
-        static KEY: u64 = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) | THREAD_KEY;
-    }
-    KEY.with(|key| *key)
 }
 
 /// A mutual-exclusion lock that the **task** holding it may lock again (Python's
@@ -110,7 +107,12 @@ fn current_key() -> u64 {
 /// ```
 pub struct ReentrantMutex<T: ?Sized> {
     /// One permit: the lock itself, taken by the first level and given back by the last.
+    /// Untracked: the lock tells the deadlock detector about itself (`diag`).
     sem: Semaphore,
+    /// The deadlock detector's view: where the lock was created, and its holder (the same
+    /// key as `owner`, with where it took the first level). A holder's re-entry never waits,
+    /// so it never looks like a deadlock.
+    diag: Resource,
     /// The key of the holder, or `NOBODY`.
     owner: AtomicU64,
     /// Nesting depth; touched only by the holder.
@@ -125,7 +127,8 @@ pub struct ReentrantMutex<T: ?Sized> {
 unsafe impl<T: ?Sized + Send> Sync for ReentrantMutex<T> {}
 
 impl<T> ReentrantMutex<T> {
-    /// A new, unlocked lock holding `data`.
+    /// A new, unlocked lock holding `data`. Deadlock reports name the caller's location as
+    /// where it was created.
     ///
     /// ```
     /// use runtime::sync::ReentrantMutex;
@@ -133,9 +136,11 @@ impl<T> ReentrantMutex<T> {
     /// let lock = ReentrantMutex::new(5);
     /// assert_eq!(*lock.try_lock().unwrap(), 5);
     /// ```
+    #[track_caller]
     pub fn new(data: T) -> ReentrantMutex<T> {
         ReentrantMutex {
-            sem: Semaphore::new(1),
+            sem: Semaphore::new_untracked(1),
+            diag: Resource::new(Kind::ReentrantMutex, Location::caller()),
             owner: AtomicU64::new(NOBODY),
             depth: AtomicUsize::new(0),
             data,
@@ -172,17 +177,20 @@ impl<T: ?Sized> ReentrantMutex<T> {
     ///     assert_eq!(*a + *b, 2);
     /// });
     /// ```
-    pub async fn lock(&self) -> ReentrantMutexGuard<'_, T> {
-        let key = current_key();
-        if let Some(guard) = self.nest(key) {
-            return guard;
+    #[track_caller]
+    pub fn lock(&self) -> impl Future<Output = ReentrantMutexGuard<'_, T>> + '_ {
+        let at = Location::caller();
+        async move {
+            let key = current_key();
+            if let Some(guard) = self.nest(key) {
+                return guard;
+            }
+            diag::track(self.sem.acquire(), &self.diag, at)
+                .await
+                .expect("a ReentrantMutex's semaphore is never closed")
+                .forget();
+            self.take(key, at)
         }
-        self.sem
-            .acquire()
-            .await
-            .expect("a ReentrantMutex's semaphore is never closed")
-            .forget();
-        self.take(key)
     }
 
     /// Takes the lock (or one more level of it) if that needs no waiting.
@@ -200,6 +208,7 @@ impl<T: ?Sized> ReentrantMutex<T> {
     /// let inner = lock.try_lock().unwrap(); // same thread: nests
     /// # drop((inner, outer));
     /// ```
+    #[track_caller]
     pub fn try_lock(&self) -> Result<ReentrantMutexGuard<'_, T>, crate::sync::TryLockError> {
         let key = current_key();
         if let Some(guard) = self.nest(key) {
@@ -208,7 +217,7 @@ impl<T: ?Sized> ReentrantMutex<T> {
         match self.sem.try_acquire() {
             Ok(permit) => {
                 permit.forget();
-                Ok(self.take(key))
+                Ok(self.take(key, Location::caller()))
             }
             Err(_) => Err(crate::sync::TryLockError::new()),
         }
@@ -240,15 +249,10 @@ impl<T: ?Sized> ReentrantMutex<T> {
     #[track_caller]
     pub fn lock_blocking(&self) -> ReentrantMutexGuard<'_, T> {
         hooks::assert_can_block("ReentrantMutex::lock_blocking", "mutex.lock().await");
-        let key = current_key();
-        if let Some(guard) = self.nest(key) {
+        if let Some(guard) = self.nest(current_key()) {
             return guard;
         }
-        self.sem
-            .acquire_blocking()
-            .expect("a ReentrantMutex's semaphore is never closed")
-            .forget();
-        self.take(key)
+        runtime_primitives::internal::block_on_thread(self.lock())
     }
 
     /// One more level for the holder `key`, if it holds the lock.
@@ -266,10 +270,13 @@ impl<T: ?Sized> ReentrantMutex<T> {
         Some(ReentrantMutexGuard::new(self))
     }
 
-    /// Records `key` as the holder after taking the permit.
-    fn take(&self, key: u64) -> ReentrantMutexGuard<'_, T> {
+    /// Records `key` as the holder after taking the permit at `at`.
+    fn take(&self, key: u64, at: &'static Location<'static>) -> ReentrantMutexGuard<'_, T> {
         self.depth.store(1, Ordering::Relaxed);
         self.owner.store(key, Ordering::Relaxed);
+        if diag::enabled() {
+            self.diag.set_holder(key, at);
+        }
         ReentrantMutexGuard::new(self)
     }
 }
@@ -324,6 +331,9 @@ impl<T: ?Sized> Drop for ReentrantMutexGuard<'_, T> {
         let depth = m.depth.load(Ordering::Relaxed) - 1;
         m.depth.store(depth, Ordering::Relaxed);
         if depth == 0 {
+            if diag::enabled() {
+                m.diag.clear_holder();
+            }
             m.owner.store(NOBODY, Ordering::Relaxed);
             // The permit taken (and forgotten) by the first level.
             m.sem.add_permits(1);

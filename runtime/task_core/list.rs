@@ -199,6 +199,27 @@ impl<S: Schedule> OwnedTasks<S> {
         }
     }
 
+    /// The name of live task `id` (`Some(None)`: alive, unnamed); walks one shard only.
+    pub(crate) fn name_of(&self, id: Id) -> Option<Option<String>> {
+        let shard = lock(&self.shards[id.as_u64() as usize & self.mask]);
+        let mut next = shard.head;
+        while let Some(ptr) = next {
+            let raw = RawTask::from_raw(ptr);
+            if raw.id() == id {
+                return Some(
+                    raw.trailer()
+                        .name
+                        .as_deref()
+                        .map(|name| (**name).to_owned()),
+                );
+            }
+            // SAFETY: `ptr` is in this shard's list and we hold the lock that guards its
+            // links.
+            next = unsafe { ptr.as_ref().owned_next.with(|p| *p) };
+        }
+        None
+    }
+
     /// Tasks ever added.
     pub(crate) fn spawned(&self) -> u64 {
         self.shards.iter().map(|s| lock(s).added).sum()
