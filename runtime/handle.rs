@@ -211,6 +211,20 @@ impl Handle {
         crate::diag::take_dump(&self.inner)
     }
 
+    /// What each worker thread is polling right now (task and for how long): the part of
+    /// [`dump`](Handle::dump) that reads no task list, cheap enough to sample often (the
+    /// `top` example samples it every millisecond to find the busiest tasks).
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    /// let workers = rt.handle().workers();
+    /// assert_eq!(workers.len(), 2);
+    /// assert!(workers.iter().all(|w| w.task().is_none()));
+    /// ```
+    pub fn workers(&self) -> Vec<crate::diag::WorkerInfo> {
+        crate::diag::workers(&self.inner)
+    }
+
     /// A snapshot of the runtime's counters, from any thread. See [`RuntimeMetrics`].
     ///
     /// ```

@@ -57,3 +57,16 @@ fn versus_threads_quick_run_reports_every_measurement() {
         }
     }
 }
+
+#[test]
+fn top_shows_metrics_and_ranks_the_busiest_tasks_by_name() {
+    let stdout = example::stdout_of("top", &["--seconds", "2"]);
+    let frames: Vec<&str> = stdout.split("\n--- ").skip(1).collect();
+    assert!(!frames.is_empty(), "no frame printed:\n{stdout}");
+    let frame = frames.last().unwrap();
+    assert!(frame.contains("tasks 44 alive"), "{frame}");
+    // The hasher with the most work per poll holds the workers most: it tops the list.
+    let first_row = frame.lines().nth(2).unwrap_or_default();
+    assert!(first_row.contains("hasher-3"), "{frame}");
+    assert!(first_row.contains("examples/top.rs:"), "{frame}");
+}

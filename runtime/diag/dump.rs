@@ -180,7 +180,8 @@ pub enum Owner {
 
 // ===== taking a dump =====
 
-pub(crate) fn take(handle: &scheduler::Handle) -> TaskDump {
+/// What each worker is polling now: the poll slots only, no task list.
+pub(crate) fn workers(handle: &scheduler::Handle) -> Vec<WorkerInfo> {
     let (samples, epoch): (Vec<PollSample>, _) = match handle {
         scheduler::Handle::MultiThread(h) => (
             h.metrics.iter().map(|m| m.slot.sample()).collect(),
@@ -189,17 +190,20 @@ pub(crate) fn take(handle: &scheduler::Handle) -> TaskDump {
         scheduler::Handle::CurrentThread(h) => (vec![h.slot.sample()], h.clock.epoch()),
     };
     let now = epoch.elapsed();
-    let elapsed_since = |sample: &PollSample| now.checked_sub(sample.started);
-    let workers: Vec<WorkerInfo> = samples
+    samples
         .iter()
         .enumerate()
         .map(|(index, s)| WorkerInfo {
             index,
             polls: s.polls,
             task: s.task,
-            elapsed: s.task.and_then(|_| elapsed_since(s)),
+            elapsed: s.task.and_then(|_| now.checked_sub(s.started)),
         })
-        .collect();
+        .collect()
+}
+
+pub(crate) fn take(handle: &scheduler::Handle) -> TaskDump {
+    let workers = workers(handle);
     let mut waits = super::waits::by_task();
     let mut tasks = Vec::new();
     let mut add = |view: TaskView<'_>| {

@@ -31,4 +31,4 @@ pub use dump::{Holder, Owner, TaskDump, TaskInfo, TaskState, WaitInfo, WorkerInf
 pub use monitor::BlockingReport;
 
 pub(crate) use deadlock::{install, DeadlockConfig};
-pub(crate) use dump::take as take_dump;
+pub(crate) use dump::{take as take_dump, workers};
