@@ -489,6 +489,8 @@ struct WaitEntry {
     id: u64,
     resource: ResPtr,
     at: &'static Location<'static>,
+    /// When the wait began (for the task dump's "for how long").
+    since: std::time::Instant,
 }
 
 struct Hold {
@@ -599,6 +601,7 @@ impl Detector {
             id,
             resource: ResPtr(resource),
             at,
+            since: std::time::Instant::now(),
         });
         let cycle = graph.find_cycle(key, resource, at);
         let cycle = cycle.filter(|links| {
@@ -634,6 +637,7 @@ impl Detector {
     ) -> Vec<(
         u64,
         &'static Location<'static>,
+        std::time::Instant,
         ResourceInfo,
         Vec<RawHolder>,
     )> {
@@ -643,7 +647,13 @@ impl Detector {
             for wait in waits {
                 // SAFETY: in the table, under its lock (see `ResPtr`).
                 let resource = unsafe { &*wait.resource.0 };
-                out.push((key, wait.at, resource.info(), graph.holders(resource)));
+                out.push((
+                    key,
+                    wait.at,
+                    wait.since,
+                    resource.info(),
+                    graph.holders(resource),
+                ));
             }
         }
         out
@@ -924,11 +934,19 @@ impl HolderInfo {
 pub struct WaitSnapshot {
     waiter: Party,
     waits_at: &'static Location<'static>,
+    started: std::time::Instant,
     resource: ResourceInfo,
     holders: Vec<HolderInfo>,
 }
 
 impl WaitSnapshot {
+    /// When the wait began.
+    ///
+    /// See [`waits`] for an example.
+    pub fn started(&self) -> std::time::Instant {
+        self.started
+    }
+
     /// Who waits.
     ///
     /// See [`waits`] for an example.
@@ -1007,9 +1025,10 @@ pub fn waits() -> Vec<WaitSnapshot> {
     detector()
         .snapshot()
         .into_iter()
-        .map(|(key, waits_at, resource, holders)| WaitSnapshot {
+        .map(|(key, waits_at, started, resource, holders)| WaitSnapshot {
             waiter: Party::from_key(key),
             waits_at,
+            started,
             resource,
             holders: holders
                 .into_iter()

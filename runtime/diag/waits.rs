@@ -17,7 +17,7 @@ pub(crate) fn by_task() -> HashMap<u64, WaitInfo> {
                 kind: wait.resource().kind().name(),
                 created_at: wait.resource().created(),
                 waits_at: wait.waits_at(),
-                elapsed: None,
+                elapsed: Some(wait.started().elapsed()),
                 holders: wait
                     .holders()
                     .iter()
