@@ -4,7 +4,8 @@
 //! Written only by its thread, with plain relaxed stores on its own cache line: the poll
 //! count (also the `polls` metric), the id of the task being polled (0 between polls) and
 //! when that poll began. The time is the thread's *coarse* clock: the reading it took after
-//! its last driver turn or park, so a poll costs no clock read. A busy worker turns the
+//! its last driver turn or park, from the kernel's coarse clock, so a poll costs no clock
+//! read. A busy worker turns the
 //! driver every `event_interval` ticks, so a start time is late by at most that many short
 //! polls; readers that need a bound (the monitor) keep their own.
 
@@ -63,24 +64,43 @@ impl PollSlot {
 }
 
 /// The scheduler's epoch and a thread's coarse reading of it.
+///
+/// Read with `CLOCK_MONOTONIC_COARSE` (the kernel's last tick, a few nanoseconds through
+/// the vDSO, where a precise `Instant::now` costs tens here): a poll's start is then known
+/// to a tick (1-4 ms), plenty for a dump or a monitor that cares about tens of milliseconds.
 #[derive(Clone, Copy)]
 pub(crate) struct CoarseClock {
     epoch: Instant,
+    epoch_ns: u64,
 }
 
 impl CoarseClock {
     pub(crate) fn new() -> CoarseClock {
         CoarseClock {
             epoch: Instant::now(),
+            epoch_ns: coarse_ns(),
         }
     }
 
     /// Now, in nanoseconds since the epoch (read after each driver turn or park).
+    #[inline]
     pub(crate) fn now_ns(&self) -> u64 {
-        self.epoch.elapsed().as_nanos() as u64
+        coarse_ns().saturating_sub(self.epoch_ns)
     }
 
+    /// The epoch on the precise clock (readers compare a sample's start against it).
     pub(crate) fn epoch(&self) -> Instant {
         self.epoch
     }
+}
+
+fn coarse_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC_COARSE exists on every
+    // Linux this runtime supports, and on failure `ts` stays zero (the epoch).
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }

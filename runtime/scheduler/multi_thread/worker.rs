@@ -63,7 +63,9 @@ pub(crate) struct Handle {
 
 pub(super) struct Remote {
     steal: queue::Steal<Notified<Arc<Handle>>>,
-    lifo: LifoSlot<Arc<Handle>>,
+    /// On a line of its own: its worker writes it on nearly every wake, and the workers'
+    /// `Remote`s sit side by side.
+    lifo: CachePadded<LifoSlot<Arc<Handle>>>,
     unpark: Unparker,
 }
 
@@ -116,7 +118,7 @@ pub(super) fn create(
         let park = Parker::new(driver.clone());
         remotes.push(Remote {
             steal,
-            lifo: LifoSlot::new(),
+            lifo: CachePadded::new(LifoSlot::new(config.monitor.is_some())),
             unpark: park.unparker(),
         });
         cores.push(Box::new(Core {
@@ -505,7 +507,7 @@ impl Handle {
     /// LIFO task goes to the injector, and a parked worker is woken to take it and to
     /// steal from the stuck worker's ring. Returns whether anything was waiting.
     pub(crate) fn rescue(&self, index: usize) -> bool {
-        let lifo = self.remotes[index].lifo.take();
+        let lifo = self.remotes[index].lifo.steal();
         let had_lifo = lifo.is_some();
         if let Some(task) = lifo {
             self.inject.push(task);
