@@ -51,9 +51,8 @@
 //! ```
 
 use core::fmt;
-use core::future::{poll_fn, Future};
+use core::future::Future;
 use core::panic::Location;
-use core::pin::pin;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::AtomicBool;
 use std::sync::OnceLock;
@@ -425,23 +424,70 @@ impl fmt::Debug for Resource {
 /// let r = Resource::new(Kind::Mutex, std::panic::Location::caller());
 /// block_on(diag::track(async {}, &r, std::panic::Location::caller()));
 /// ```
-pub async fn track<F: Future>(
+pub fn track<'r, F: Future>(
     fut: F,
-    resource: &Resource,
+    resource: &'r Resource,
     at: &'static Location<'static>,
-) -> F::Output {
-    let mut fut = pin!(fut);
-    let mut edge: Option<Edge> = None;
-    let out = poll_fn(|cx| {
-        let poll = fut.as_mut().poll(cx);
-        if poll.is_pending() && edge.is_none() && resource.tracked() {
-            edge = Some(Edge::add(resource, at));
+) -> Track<'r, F> {
+    Track {
+        fut,
+        resource,
+        at,
+        edge: None,
+    }
+}
+
+/// The future of [`track`]: a named type rather than an `async fn`, so wrapping a lock's
+/// wait adds no state machine of its own to the uncontended path.
+///
+/// ```
+/// use futures::executor::block_on;
+/// use runtime_primitives::diag::{self, Kind, Resource};
+///
+/// let r = Resource::new(Kind::Semaphore, std::panic::Location::caller());
+/// let tracked: diag::Track<'_, _> = diag::track(async { 7 }, &r, std::panic::Location::caller());
+/// assert_eq!(block_on(tracked), 7);
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct Track<'r, F> {
+    fut: F,
+    resource: &'r Resource,
+    at: &'static Location<'static>,
+    edge: Option<Edge>,
+}
+
+impl<F: Future> Future for Track<'_, F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<F::Output> {
+        // SAFETY: `fut` is structurally pinned: it is never moved out of `self` (no method
+        // hands it out, `Track` has no `Drop` of its own, and `Unpin` is only derived when
+        // `F: Unpin`); the other fields are never pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above.
+        let fut = unsafe { core::pin::Pin::new_unchecked(&mut this.fut) };
+        let poll = fut.poll(cx);
+        if poll.is_ready() {
+            this.edge = None; // the wait is over: leave the graph
+        } else if this.edge.is_none() && this.resource.tracked() {
+            this.edge = Some(Edge::add(this.resource, this.at));
         }
         poll
-    })
-    .await;
-    drop(edge);
-    out
+    }
+}
+
+impl<F> fmt::Debug for Track<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Track")
+            .field("resource", self.resource)
+            .field("at", &self.at)
+            .field("waiting", &self.edge.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One waiting future's entry in the table; removed on drop.

@@ -112,7 +112,8 @@ impl<T: ?Sized> Mutex<T> {
     pub fn lock(&self) -> impl Future<Output = MutexGuard<'_, T>> + '_ {
         let at = Location::caller();
         async move {
-            self.lock_at(at).await;
+            diag::track(self.raw.lock(), &self.raw.diag, at).await;
+            self.raw.diag.acquired(at);
             MutexGuard { mutex: self }
         }
     }

@@ -64,11 +64,16 @@ pub(crate) struct Grant {
 }
 
 /// The lock engine: see the module doc.
+///
+/// `repr(C)` with the detector's view first: the lock word and the waiter list stay next to
+/// each other and to the data of the `Mutex` that follows, which contended lockers touch
+/// together, while the view is read only with deadlock tracking on.
+#[repr(C)]
 pub(crate) struct RawMutex {
-    word: AtomicUsize,
-    waiters: Mutex<WaiterList<Grant>>,
     /// The deadlock detector's view: where the mutex was created and who holds it.
     pub(crate) diag: Resource,
+    word: AtomicUsize,
+    waiters: Mutex<WaiterList<Grant>>,
 }
 
 impl RawMutex {

@@ -39,10 +39,13 @@ const MAX_READERS: usize = MAX_PERMITS;
 ///     assert_eq!(*lock.read().await, 6);
 /// });
 /// ```
+// `repr(C)`, the detector's view first: the semaphore and the data stay together for the
+// lockers that touch both (see `RawMutex`).
+#[repr(C)]
 pub struct RwLock<T: ?Sized> {
-    sem: RawSemaphore,
     /// The deadlock detector's view: the writer inline, readers in its table.
     diag: Resource,
+    sem: RawSemaphore,
     // A plain cell, not the loom shim's: guards hand out references that outlive any closure.
     data: UnsafeCell<T>,
 }
