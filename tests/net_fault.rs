@@ -1,5 +1,5 @@
 //! Faults around sockets: accept at the file-descriptor limit (in a child process with a
-//! low `RLIMIT_NOFILE`), a runtime that goes away under a waiting read, stale readiness
+//! low `RLIMIT_NOFILE`), peers that reset, half-close or stop reading, a runtime that goes away under a waiting read, stale readiness
 //! events for reused registration slots, and registrations that must not leak.
 
 #[macro_use]
@@ -257,6 +257,164 @@ fn child_accept_at_the_fd_limit() {
         let _ = std::fs::remove_file(&path);
     });
 }
+
+// ===== peers that reset, half-close or stop reading =====
+//
+// Each case ends the connection's task with an error (never a hang), and once the task is
+// done its registration is gone: the count is back to what it was before the connection.
+
+/// A connection accepted by `listener` and its client, both on the current runtime.
+async fn connected(listener: &TcpListener) -> (TcpStream, TcpStream) {
+    let client = guard(
+        "connect",
+        TcpStream::connect(listener.local_addr().unwrap()),
+    )
+    .await
+    .unwrap();
+    let (server, _) = guard("accept", listener.accept()).await.unwrap();
+    (server, client)
+}
+
+/// The current runtime's count of IO registrations.
+fn registrations() -> usize {
+    runtime::Handle::current().metrics().io_registrations
+}
+
+/// Closes `stream`; with `reset`, with a zero linger, so the peer gets a reset at once.
+fn close(stream: TcpStream, reset: bool) {
+    let stream = stream.into_std().unwrap();
+    if reset {
+        socket2::SockRef::from(&stream)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+    }
+    drop(stream);
+}
+
+/// The errors a write to a connection the peer has reset or closed may report.
+fn is_peer_gone(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+    )
+}
+
+rt_test!(a_peer_reset_mid_write_ends_the_writer_with_an_error, |rt| {
+    run_bounded("reset mid-write", LIMIT, move || {
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = registrations();
+            let (mut server, mut client) = connected(&listener).await;
+            let writer = runtime::spawn(async move {
+                let chunk = vec![7u8; 64 * 1024];
+                loop {
+                    if let Err(err) = server.write_all(&chunk).await {
+                        return err;
+                    }
+                }
+            });
+            // Some of the stream arrives, so the writer is mid-stream when the reset comes.
+            let mut head = [0u8; 4096];
+            guard("the first bytes", client.read_exact(&mut head))
+                .await
+                .unwrap();
+            assert!(head.iter().all(|&b| b == 7));
+            close(client, true);
+            let err = guard("the writer after a reset", writer).await.unwrap();
+            assert!(is_peer_gone(&err), "{err:?}");
+            assert_eq!(
+                registrations(),
+                base,
+                "the connection's registration leaked"
+            );
+        });
+    });
+});
+
+rt_test!(
+    a_half_closed_peer_ends_the_read_and_still_gets_the_reply,
+    |rt| {
+        run_bounded("half-closed peer", LIMIT, move || {
+            rt.block_on(async {
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let base = registrations();
+                let (mut server, mut client) = connected(&listener).await;
+                let conn = runtime::spawn(async move {
+                    // A 16-byte request, of which the peer sends 3 and then its FIN.
+                    let mut request = [0u8; 16];
+                    let res = server.read_exact(&mut request).await;
+                    // Only the peer's sending side is closed: the reply still reaches it.
+                    server.write_all(b"short request").await.unwrap();
+                    res
+                });
+                client.write_all(b"abc").await.unwrap();
+                client.shutdown(std::net::Shutdown::Write).unwrap();
+                let err = guard("the read after the peer's FIN", conn)
+                    .await
+                    .unwrap()
+                    .expect_err("read_exact completed with 3 of 16 bytes");
+                assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{err:?}");
+                let mut reply = Vec::new();
+                let mut buf = [0u8; 64];
+                loop {
+                    match guard("the reply", client.read(&mut buf)).await.unwrap() {
+                        0 => break,
+                        n => reply.extend_from_slice(&buf[..n]),
+                    }
+                }
+                assert_eq!(reply, b"short request");
+                assert_eq!(registrations(), base + 1, "only the client is left");
+                drop(client);
+                assert_eq!(registrations(), base, "a registration leaked");
+            });
+        });
+    }
+);
+
+rt_test!(
+    a_peer_that_stops_reading_then_goes_away_ends_the_writer_with_an_error,
+    |rt| {
+        run_bounded("peer stops reading", LIMIT, move || {
+            rt.block_on(async {
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let base = registrations();
+                for reset in [false, true] {
+                    let (mut server, client) = connected(&listener).await;
+                    let (full_tx, full) = runtime::sync::oneshot::channel();
+                    let writer = runtime::spawn(async move {
+                        let chunk = vec![3u8; 64 * 1024];
+                        // The peer reads nothing: fill both socket buffers.
+                        loop {
+                            match server.try_write(&chunk) {
+                                Ok(_) => {}
+                                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                                Err(err) => return err,
+                            }
+                        }
+                        full_tx.send(()).unwrap();
+                        loop {
+                            if let Err(err) = server.write_all(&chunk).await {
+                                return err;
+                            }
+                        }
+                    });
+                    guard("the send buffer fills", full).await.unwrap();
+                    // Closed with unread data (or reset): either way the writer must learn.
+                    close(client, reset);
+                    let err = guard("the blocked writer after the peer left", writer)
+                        .await
+                        .unwrap();
+                    assert!(is_peer_gone(&err), "reset {reset}: {err:?}");
+                    assert_eq!(
+                        registrations(),
+                        base,
+                        "reset {reset}: the connection's registration leaked"
+                    );
+                }
+            });
+        });
+    }
+);
 
 // ===== the runtime goes away under a waiting read =====
 
