@@ -315,7 +315,7 @@ impl Spawner {
         let inner = &*self.inner;
         let config = &inner.config;
         if let Some(f) = &config.on_thread_start {
-            f();
+            crate::util::run_thread_callback(f);
         }
         let current = crate::context::set_current(rt);
         let me = Sleeper::current();
@@ -364,7 +364,7 @@ impl Spawner {
         }
         drop(current);
         if let Some(f) = &config.on_thread_stop {
-            f();
+            crate::util::run_thread_callback(f);
         }
         inner.thread_exited();
     }
