@@ -74,7 +74,8 @@ async fn serve(listener: TcpListener, max_conns: usize, conns: Connections) {
         let stream = match listener.accept().await {
             Ok((stream, _peer)) => stream,
             Err(e) => {
-                // Out of file descriptors, most likely: back off instead of spinning.
+                // `accept` waits out EMFILE and the like itself; anything else is rare (a
+                // socket the reactor refused): log it and back off instead of spinning.
                 eprintln!("accept failed: {e}");
                 sleep(Duration::from_millis(100)).await;
                 continue;

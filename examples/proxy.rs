@@ -61,7 +61,8 @@ async fn serve(listener: TcpListener, upstream: String, conns: Connections) {
         let (client, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
-                // Out of file descriptors, most likely: back off instead of spinning.
+                // `accept` waits out EMFILE and the like itself; anything else is rare (a
+                // socket the reactor refused): log it and back off instead of spinning.
                 eprintln!("accept failed: {e}");
                 sleep(Duration::from_millis(100)).await;
                 continue;

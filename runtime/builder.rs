@@ -191,6 +191,9 @@ impl Builder {
     /// Called on each runtime thread when it starts: every worker of the multi-thread
     /// flavor and every blocking-pool thread (not the thread that calls `block_on`).
     ///
+    /// A panic in `f` is reported by the panic hook (printed, by default) and goes no
+    /// further: the thread starts anyway, so a worker or pool thread is never lost to it.
+    ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
     /// use std::sync::Arc;
@@ -213,6 +216,9 @@ impl Builder {
 
     /// Called on each runtime thread before it stops (the threads
     /// [`on_thread_start`](Builder::on_thread_start) covers).
+    ///
+    /// A panic in `f` is reported by the panic hook and goes no further: the thread still
+    /// counts itself out, so dropping the runtime does not wait for it forever.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};

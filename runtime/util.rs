@@ -26,3 +26,19 @@ impl FastRand {
         ((x as u64 * n as u64) >> 32) as u32
     }
 }
+
+/// Wakes `waker` for one of the runtime's drivers (IO readiness, timers, signals, deferred
+/// yields). A `wake` that panics is contained here: the panic hook has reported it, and
+/// it must neither unwind through the driver, taking the thread that turns it down with
+/// it, nor keep the wakers after it in the same batch from being woken.
+pub(crate) fn wake_contained(waker: std::task::Waker) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
+}
+
+/// Runs a `Builder::on_thread_start` / `on_thread_stop` callback. A panic in it is
+/// contained (the panic hook has reported it): the thread carries on starting or
+/// stopping, so a runtime never loses a worker or a pool thread to its own hook, and
+/// shutdown never waits for a thread that died before it could count itself out.
+pub(crate) fn run_thread_callback(callback: &crate::runtime_config::Callback) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback()));
+}

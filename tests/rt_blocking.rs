@@ -454,6 +454,46 @@ flavor_test!(
     }
 );
 
+flavor_test!(a_job_no_thread_can_run_reports_the_spawn_error, |builder| {
+    let rt = build(builder());
+    rt.handle().__fail_blocking_thread_spawns(usize::MAX);
+    let err = block_on_outside(rt.spawn_blocking(|| ())).expect_err("no thread could run it");
+    assert!(err.is_spawn_failure(), "{err:?}");
+    assert!(err.is_cancelled() && !err.is_panic(), "{err:?}");
+    let os = std::error::Error::source(&err)
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .expect("the spawn's io::Error as the source");
+    assert_eq!(os.raw_os_error(), Some(libc::EAGAIN), "{os:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("no thread could be spawned") && text.contains(&os.to_string()),
+        "{text}"
+    );
+    let err = err.try_into_panic().expect_err("no panic to hand out");
+    assert!(err.is_spawn_failure(), "{err:?}");
+    assert_eq!(
+        std::io::Error::from(err).kind(),
+        std::io::ErrorKind::WouldBlock
+    );
+
+    // Anything else that cancels a job is not a spawn failure.
+    rt.handle().__fail_blocking_thread_spawns(0);
+    drop(rt);
+    let rt = build(builder().max_blocking_threads(1));
+    let release = Latch::new();
+    let _release_on_failure = ReleaseOnDrop(release.clone());
+    let running = occupy(&rt, 1, &release);
+    let queued = rt.spawn_blocking(|| ());
+    queued.abort();
+    release.release();
+    for job in running {
+        rt.block_on(job).expect("running job");
+    }
+    let err = rt.block_on(queued).expect_err("aborted");
+    assert!(err.is_cancelled() && !err.is_spawn_failure(), "{err:?}");
+    assert!(std::error::Error::source(&err).is_none());
+});
+
 flavor_test!(
     a_failed_spawn_leaves_the_job_to_a_running_thread,
     |builder| {

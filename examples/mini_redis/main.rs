@@ -117,8 +117,8 @@ pub(crate) async fn serve(listener: TcpListener, conns: Connections) {
                 drop(runtime::spawn(connection(stream, shared.clone(), conn)));
             }
             Err(e) => {
-                // Out of file descriptors or memory: nothing will signal when that ends, so
-                // back off briefly instead of spinning on a listener that stays readable.
+                // `accept` waits out EMFILE and the like itself; anything else is rare (a
+                // socket the reactor refused): log it and back off instead of spinning.
                 eprintln!("accept failed: {e}");
                 runtime::time::sleep(Duration::from_millis(50)).await;
             }

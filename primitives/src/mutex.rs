@@ -33,6 +33,9 @@ use crate::thread_waker::block_on_thread;
 /// The data is reached only through a guard, so it can't be touched without the lock. Use a
 /// `std::sync::Mutex` instead when the lock is never held across an `.await`: it is cheaper.
 ///
+/// There is no poisoning: a guard dropped by a panic (a task that panics while holding it)
+/// unlocks like any other, and the next waiter gets the lock and the data as the panic left it.
+///
 /// ```
 /// use futures::executor::block_on;
 /// use runtime_primitives::Mutex;

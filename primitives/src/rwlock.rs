@@ -24,6 +24,9 @@ const MAX_READERS: usize = MAX_PERMITS;
 /// `MAX_READERS` permits; a reader takes one, a writer all of them). A waiting writer is
 /// therefore never starved by a stream of readers: readers that come after it wait behind it.
 ///
+/// There is no poisoning: a read or write guard dropped by a panic releases the lock like any
+/// other, and the waiters go on with the data as the panic left it.
+///
 /// ```
 /// use futures::executor::block_on;
 /// use runtime_primitives::RwLock;

@@ -14,7 +14,8 @@ use crate::thread_waker::block_on_thread;
 /// A counting semaphore: a pool of permits that tasks and threads take and give back, so at
 /// most `n` of them are inside a section at once (Python's `threading.Semaphore`).
 ///
-/// A permit comes back to the semaphore when its [`SemaphorePermit`] guard is dropped.
+/// A permit comes back to the semaphore when its [`SemaphorePermit`] guard is dropped, also
+/// when a panic drops it (there is no poisoning), so a task that panics loses no permit.
 /// Waiters are served in FIFO order: one that asks for `k` permits is not overtaken by later,
 /// smaller requests; it collects permits as they are given back until it has all `k`.
 ///

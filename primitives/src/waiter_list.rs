@@ -594,6 +594,8 @@ pub(crate) fn notify_batched<'a, S, T>(
     let epoch = list(&mut guard).epoch();
     let mut wakers = WakeList::new();
     let mut notified = 0;
+    // A waker that panics doesn't stop the later batches: its panic goes on at the end.
+    let mut first_panic = None;
     loop {
         let waiters = list(&mut guard);
         while notified < limit && !wakers.is_full() && waiters.front_is_before(epoch) {
@@ -602,8 +604,13 @@ pub(crate) fn notify_batched<'a, S, T>(
         }
         let more = notified < limit && waiters.front_is_before(epoch);
         drop(guard);
-        wakers.wake_all();
+        if let Some(payload) = wakers.wake_each() {
+            first_panic.get_or_insert(payload);
+        }
         if !more {
+            if let Some(payload) = first_panic {
+                std::panic::resume_unwind(payload);
+            }
             return notified;
         }
         guard = lock(mutex);
@@ -775,21 +782,46 @@ impl WakeList {
     }
 
     /// Wakes and drops every waker in the batch, leaving it empty. Call without the lock.
+    ///
+    /// # Panics
+    ///
+    /// If a waker's `wake` panicked: the first such panic carries on to the caller, after
+    /// every other waker of the batch was woken (each waiter was already handed its
+    /// notification, so one that is never woken would wait forever).
     pub(crate) fn wake_all(&mut self) {
-        // Empty first: if a waker panics, the rest are leaked, never woken or dropped twice.
+        if let Some(payload) = self.wake_each() {
+            std::panic::resume_unwind(payload);
+        }
+    }
+
+    /// Wakes and drops every waker, containing their panics; returns the first panic's
+    /// payload.
+    pub(crate) fn wake_each(&mut self) -> Option<Box<dyn core::any::Any + Send>> {
+        // Empty first, so each waker is read out exactly once whatever a `wake` does.
         let len = core::mem::take(&mut self.len);
+        let mut first_panic = None;
         for slot in &mut self.wakers[..len] {
             // SAFETY: `wakers[..len]` were initialised by `push`, and `len` is already 0, so
             // each is read out exactly once.
-            unsafe { slot.assume_init_read() }.wake();
+            let waker = unsafe { slot.assume_init_read() };
+            let woken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
+            if let Err(payload) = woken {
+                first_panic.get_or_insert(payload);
+            }
         }
+        first_panic
     }
 }
 
 impl Drop for WakeList {
     fn drop(&mut self) {
-        // A batch dropped early (a panic under the lock) still wakes its waiters.
-        self.wake_all();
+        // A batch dropped early (a panic under the lock) still wakes its waiters. A waker's
+        // panic goes on from here unless a panic is already unwinding (that would abort).
+        if let Some(payload) = self.wake_each() {
+            if !std::thread::panicking() {
+                std::panic::resume_unwind(payload);
+            }
+        }
     }
 }
 

@@ -343,3 +343,41 @@ fn seed_connect_retries_until_the_network_check_sets_the_event() {
     assert!(attempts >= 2, "the attempts before the check time out");
     checker.join().expect("checker");
 }
+
+// ===== a waker that panics =====
+
+/// A waker whose `wake` panics.
+struct PanickingWaker;
+
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("a waker that panics when woken");
+    }
+}
+
+#[test]
+fn a_waker_that_panics_does_not_keep_the_others_from_being_woken() {
+    // More waiters than one wake batch, the panicking one first.
+    let event = Event::new();
+    let bad = std::task::Waker::from(Arc::new(PanickingWaker));
+    let mut first = Box::pin(event.wait());
+    assert!(poll_pinned(first.as_mut(), &bad).is_pending());
+    let others: Vec<_> = (0..40)
+        .map(|_| {
+            let (counter, waker) = CountingWaker::new();
+            let mut wait = Box::pin(event.wait());
+            assert!(poll_pinned(wait.as_mut(), &waker).is_pending());
+            (counter, wait)
+        })
+        .collect();
+
+    // The panic reaches the caller of `set`, after every other waiter was woken.
+    let set = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| event.set()));
+    assert!(set.is_err(), "the waker's panic was swallowed");
+    assert!(event.is_set());
+    for (i, (counter, mut wait)) in others.into_iter().enumerate() {
+        assert_eq!(counter.wakes(), 1, "waiter {i} was never woken");
+        assert_eq!(poll_once(wait.as_mut()), Poll::Ready(()));
+    }
+    assert_eq!(poll_once(first.as_mut()), Poll::Ready(()));
+}

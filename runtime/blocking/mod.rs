@@ -46,7 +46,8 @@
 //! - *A thread can't be spawned* (`EAGAIN`): the job stays queued and an existing thread
 //!   runs it when it is done with its own job (which also retries the spawn); the next
 //!   submit retries too. If the pool has no thread at all, nothing would ever run it, so
-//!   the queued jobs are cancelled and their handles report a cancelled `JoinError`.
+//!   the queued jobs are cancelled and their handles report a `JoinError` that is
+//!   cancelled and a spawn failure, with the spawn's `io::Error` as its source.
 //! - *Shutdown* (runtime drop or `shutdown_timeout`): queued jobs are cancelled, waiting
 //!   threads exit, and the runtime waits for running jobs (at most the timeout given).
 //!   `spawn_blocking` during or after shutdown returns a handle that resolves at once to a

@@ -37,6 +37,19 @@ impl Job {
     fn cancel_and_run(self) {
         self.task.cancel_and_run();
     }
+
+    /// No thread can run it: its handle reports a spawn failure carrying `err`.
+    fn fail(self, err: io::Error) {
+        self.task.fail_and_run(err);
+    }
+}
+
+/// An `io::Error` like `err`, for each of several jobs failed by one failed thread spawn.
+fn copy_error(err: &io::Error) -> io::Error {
+    match err.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(err.kind(), err.to_string()),
+    }
 }
 
 /// A thread out of work looks for a claim this long before it parks, calling `yield_now`
@@ -254,9 +267,9 @@ impl Spawner {
     fn spawn_thread(&self, rt: &Handle) {
         let inner = &self.inner;
         *inner.lock_alive() += 1;
-        if self.try_spawn(rt).is_ok() {
+        let Err(err) = self.try_spawn(rt) else {
             return;
-        }
+        };
         let (assign, after) = inner.idle.spawn_failed();
         inner.thread_exited();
         inner.retry_spawn.store(true, SeqCst);
@@ -265,11 +278,12 @@ impl Spawner {
         }
         // With a thread left, a waiting one was claimed or a busy one pops the job when it
         // is done with its own (and retries the spawn then). With none, nothing ever would:
-        // fail the queued jobs now, unless a spawn meanwhile succeeded.
+        // fail the queued jobs now, with the spawn's error, unless a spawn meanwhile
+        // succeeded.
         if after.threads() == 0 {
             while inner.idle.load().threads() == 0 {
                 match inner.queue.pop() {
-                    Some(job) => job.cancel_and_run(),
+                    Some(job) => job.fail(copy_error(&err)),
                     None => break,
                 }
             }
@@ -283,10 +297,8 @@ impl Spawner {
             .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
             .is_ok()
         {
-            return Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "injected thread spawn failure",
-            ));
+            // What `pthread_create` reports at a thread or memory limit.
+            return Err(io::Error::from_raw_os_error(libc::EAGAIN));
         }
         let id = inner.next_thread_id.fetch_add(1, Relaxed);
         let mut builder =
@@ -303,7 +315,7 @@ impl Spawner {
         let inner = &*self.inner;
         let config = &inner.config;
         if let Some(f) = &config.on_thread_start {
-            f();
+            crate::util::run_thread_callback(f);
         }
         let current = crate::context::set_current(rt);
         let me = Sleeper::current();
@@ -352,7 +364,7 @@ impl Spawner {
         }
         drop(current);
         if let Some(f) = &config.on_thread_stop {
-            f();
+            crate::util::run_thread_callback(f);
         }
         inner.thread_exited();
     }

@@ -34,6 +34,7 @@
 //! # }
 //! ```
 
+mod accept;
 mod addr;
 pub(crate) mod stream_ops;
 pub mod tcp;

@@ -177,7 +177,7 @@ impl IoDriver {
             events.store(events.load(Ordering::Relaxed) + count, Ordering::Relaxed);
         }
         for waker in self.wake.drain(..) {
-            waker.wake();
+            crate::util::wake_contained(waker);
         }
         Turn { woke, signalled }
     }

@@ -240,7 +240,10 @@ impl ScheduledIo {
                 std::mem::take(&mut waiters.writers),
             )
         };
-        readers.into_iter().chain(writers).for_each(Waker::wake);
+        readers
+            .into_iter()
+            .chain(writers)
+            .for_each(crate::util::wake_contained);
     }
 }
 

@@ -35,7 +35,7 @@ impl Defer {
         let mut batch = std::mem::take(&mut *self.deferred.borrow_mut());
         while !batch.is_empty() {
             for waker in batch.drain(..) {
-                waker.wake();
+                crate::util::wake_contained(waker);
             }
             std::mem::swap(&mut batch, &mut *self.deferred.borrow_mut());
         }

@@ -253,7 +253,7 @@ pub(crate) fn dispatch() {
                 waiters.iter_mut().filter_map(|(_, w)| w.take()).collect()
             };
             for waker in wakers {
-                waker.wake();
+                crate::util::wake_contained(waker);
             }
         }
     }

@@ -32,6 +32,11 @@ where
 /// Runs `f` on the current runtime's blocking pool, so CPU-heavy or blocking work does not
 /// stall the async workers.
 ///
+/// The handle resolves to an error if `f` panics, if the job is aborted or the runtime
+/// shuts down before it starts, or if the pool has no thread and the OS refuses to start
+/// one ([`JoinError::is_spawn_failure`](crate::task::JoinError::is_spawn_failure), with the
+/// OS error as its source).
+///
 /// # Panics
 ///
 /// Outside a runtime, as [`spawn`].

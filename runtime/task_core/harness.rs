@@ -66,10 +66,10 @@ impl<F: Future, S: Schedule> Harness<F, S> {
                         let task = Notified(Task::from_raw(self.raw()));
                         self.core().scheduler.yield_now(task);
                     }
-                    TransitionToIdle::Cancelled => self.cancel_and_complete(),
+                    TransitionToIdle::Cancelled => self.cancel_and_complete(None),
                 }
             }
-            TransitionToRunning::Cancelled => self.cancel_and_complete(),
+            TransitionToRunning::Cancelled => self.cancel_and_complete(None),
             TransitionToRunning::Failed => {}
             TransitionToRunning::Dealloc => self.raw().dealloc(),
         }
@@ -113,13 +113,30 @@ impl<F: Future, S: Schedule> Harness<F, S> {
         }));
     }
 
-    fn cancel_and_complete(self) {
+    /// A queued task that will never get to run (a blocking job with no thread): takes it
+    /// as a poll would and completes it as cancelled, with `reason` in its `JoinError`. An
+    /// abort that got there first wins: that task completes as plainly cancelled.
+    fn fail(self, reason: std::io::Error) {
+        match self.header().state.transition_to_running() {
+            TransitionToRunning::Success => self.cancel_and_complete(Some(reason)),
+            TransitionToRunning::Cancelled => self.cancel_and_complete(None),
+            TransitionToRunning::Failed => {}
+            TransitionToRunning::Dealloc => self.raw().dealloc(),
+        }
+    }
+
+    /// Drops the future and completes the task as cancelled (as a spawn failure with
+    /// `spawn_error`); a panic from the future's drop becomes the output instead.
+    fn cancel_and_complete(self, spawn_error: Option<std::io::Error>) {
         let id = self.header().id;
         let result = match panic::catch_unwind(AssertUnwindSafe(|| {
             let _task_id = crate::task_core::set_current_task_id(Some(id));
             set_stage(&self.core().stage, Stage::Consumed);
         })) {
-            Ok(()) => JoinError::cancelled(id),
+            Ok(()) => match spawn_error {
+                Some(err) => JoinError::spawn_failed(id, err),
+                None => JoinError::cancelled(id),
+            },
             Err(payload) => JoinError::panic(id, payload),
         };
         self.store_and_complete(Err(result));
@@ -205,7 +222,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
     fn shutdown(self) {
         if self.header().state.transition_to_shutdown() {
             // We took the idle task: drop its future here, with the owned reference as ours.
-            self.cancel_and_complete();
+            self.cancel_and_complete(None);
         } else {
             // It runs elsewhere (and will see `CANCELLED`) or is complete.
             self.raw().drop_reference();
@@ -283,6 +300,17 @@ fn set_stage<F: Future>(stage: &UnsafeCell<Stage<F>>, new: Stage<F>) {
 pub(super) unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the vtable is only installed on `Cell<F, S>`.
     unsafe { Harness::<F, S>::from_raw(ptr) }.poll()
+}
+
+/// Completes a queued task that will never run as cancelled, with `reason`.
+///
+/// # Safety
+///
+/// `ptr` is the header of a live `Cell<F, S>`; the caller gives up one `Notified`
+/// reference, which this consumes as a poll would.
+pub(super) unsafe fn fail<F: Future, S: Schedule>(ptr: NonNull<Header>, reason: std::io::Error) {
+    // SAFETY: the vtable is only installed on `Cell<F, S>`.
+    unsafe { Harness::<F, S>::from_raw(ptr) }.fail(reason)
 }
 
 /// Hands the task to its scheduler's run queue.

@@ -15,6 +15,10 @@ use std::task::{Context, Poll};
 /// finishes. Awaiting it gives `Ok(output)`, or a [`JoinError`] if the task panicked or was
 /// cancelled ([`abort`](JoinHandle::abort), runtime shutdown).
 ///
+/// An output that nobody takes (its task detached, or its handle dropped after the task
+/// finished) is dropped by the runtime; if that `Drop` panics, the panic hook reports it and
+/// the panic goes no further: not into the worker, nor into the code that dropped the handle.
+///
 /// # Cancel safety
 ///
 /// Awaiting is cancel-safe: dropping the `.await` leaves the output in the task for a later

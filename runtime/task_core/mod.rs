@@ -143,6 +143,14 @@ where
 }
 
 impl<S: 'static> Notified<S> {
+    /// Completes a queued task that will never run (a blocking job no thread can take) right
+    /// here, without polling its future: its `JoinError` is a cancellation carrying `reason`.
+    pub(crate) fn fail_and_run(self, reason: std::io::Error) {
+        let raw = self.0.raw;
+        std::mem::forget(self);
+        raw.fail(reason);
+    }
+
     /// Cancels a queued task and completes it right here, without polling its future.
     pub(crate) fn cancel_and_run(self) {
         // Queued (`NOTIFIED`), so this only sets `CANCELLED` and never asks to schedule.

@@ -39,6 +39,7 @@ pub(crate) struct Header {
 /// vtable was made for, and the caller owns what the entry point consumes.
 pub(crate) struct Vtable {
     pub(crate) poll: unsafe fn(NonNull<Header>),
+    pub(crate) fail: unsafe fn(NonNull<Header>, std::io::Error),
     pub(crate) schedule: unsafe fn(NonNull<Header>),
     pub(crate) dealloc: unsafe fn(NonNull<Header>),
     pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
@@ -154,6 +155,7 @@ fn vtable<F: Future, S: Schedule>() -> &'static Vtable {
     impl<F: Future, S: Schedule> HasVtable for (F, S) {
         const VTABLE: Vtable = Vtable {
             poll: harness::poll::<F, S>,
+            fail: harness::fail::<F, S>,
             schedule: harness::schedule::<F, S>,
             dealloc: harness::dealloc::<F, S>,
             try_read_output: harness::try_read_output::<F, S>,
@@ -201,6 +203,13 @@ impl RawTask {
     pub(crate) fn poll(self) {
         // SAFETY: the vtable matches the cell; the caller transfers a `Notified` reference.
         unsafe { (self.header().vtable.poll)(self.ptr) }
+    }
+
+    /// Completes the queued task as cancelled with `reason`, consuming one `Notified`
+    /// reference.
+    pub(crate) fn fail(self, reason: std::io::Error) {
+        // SAFETY: the vtable matches the cell; the caller transfers a `Notified` reference.
+        unsafe { (self.header().vtable.fail)(self.ptr, reason) }
     }
 
     /// Submits the task to its scheduler, consuming one reference as the `Notified`.

@@ -114,7 +114,7 @@ impl TimeDriver {
             }
         }
         for waker in self.wake.drain(..) {
-            waker.wake();
+            crate::util::wake_contained(waker);
         }
     }
 
@@ -124,7 +124,7 @@ impl TimeDriver {
         shared.is_shutdown.store(true, Ordering::SeqCst);
         shared.lock().drain(&mut self.wake);
         for waker in self.wake.drain(..) {
-            waker.wake();
+            crate::util::wake_contained(waker);
         }
     }
 }

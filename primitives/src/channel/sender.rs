@@ -523,7 +523,8 @@ fn poll_reserve<T>(
 // ===== permits =====
 
 /// A slot held in the channel by [`Sender::reserve`]: [`send`](Permit::send) fills it without
-/// waiting and without failing. Dropping the permit unused frees the slot.
+/// waiting and without failing. Dropping the permit unused frees the slot, also when a panic
+/// drops it (there is no poisoning): a waiting sender gets the slot.
 ///
 /// A permit taken before the channel closed can still send; receivers wait for it before
 /// they report the end. If every receiver is gone the value is dropped with the channel.

@@ -1,9 +1,10 @@
 //! `TcpListener`.
 
+use crate::net::accept;
 use crate::net::addr::{each_addr, ToSocketAddrs};
 use crate::net::tcp::socket::TcpSocket;
 use crate::net::tcp::stream::TcpStream;
-use crate::reactor::{Direction, PollEvented};
+use crate::reactor::PollEvented;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -68,11 +69,18 @@ impl TcpListener {
 
     /// Waits for a connection.
     ///
+    /// # Out of descriptors or memory
+    ///
+    /// When `accept(2)` fails with `EMFILE` or `ENFILE` (no file descriptor left in the
+    /// process or the system), `ENOBUFS` or `ENOMEM`, the connection stays queued and this
+    /// keeps waiting: it sleeps on a timer (1 ms, doubling up to 100 ms) and tries again,
+    /// so the task neither spins nor sees the error, and the queued connections are
+    /// accepted once descriptors are free again. Bound the wait with
+    /// [`time::timeout`](crate::time::timeout) if a stalled accept must be noticed.
+    ///
     /// # Errors
     ///
-    /// As `accept(2)`: notably `EMFILE` when the process is out of file descriptors. The
-    /// pending connection stays queued, so accept again after freeing descriptors (back
-    /// off first, e.g. with `time::sleep`, instead of retrying in a tight loop).
+    /// Any other error of `accept(2)`, or registering the new socket with the reactor.
     ///
     /// # Cancel safety
     ///
@@ -103,8 +111,7 @@ impl TcpListener {
     /// # }
     /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, addr) =
-            std::future::poll_fn(|cx| self.io.poll_io(cx, Direction::Read, |l| l.accept())).await?;
+        let (stream, addr) = accept::accept(&self.io, |l| l.accept()).await?;
         Ok((TcpStream::new(stream)?, addr))
     }
 

@@ -1,7 +1,8 @@
 //! `UnixListener`.
 
+use crate::net::accept;
 use crate::net::unix::stream::UnixStream;
-use crate::reactor::{Direction, PollEvented};
+use crate::reactor::PollEvented;
 use std::fmt;
 use std::io;
 use std::os::unix::net::SocketAddr;
@@ -64,6 +65,14 @@ impl UnixListener {
 
     /// Waits for a connection.
     ///
+    /// Out of file descriptors or memory (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`), it
+    /// keeps waiting on a timer and tries again, as
+    /// [`TcpListener::accept`](crate::net::TcpListener::accept) does.
+    ///
+    /// # Errors
+    ///
+    /// Any other error of `accept(2)`, or registering the new socket with the reactor.
+    ///
     /// # Cancel safety
     ///
     /// Cancel-safe: a connection is only taken off the queue when this returns it.
@@ -86,8 +95,7 @@ impl UnixListener {
     /// # }
     /// ```
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (stream, addr) =
-            std::future::poll_fn(|cx| self.io.poll_io(cx, Direction::Read, |l| l.accept())).await?;
+        let (stream, addr) = accept::accept(&self.io, |l| l.accept()).await?;
         Ok((UnixStream::new(stream)?, addr))
     }
 

@@ -62,14 +62,14 @@ impl MultiThread {
                 let _exit = exit;
                 let config = handle.config.clone();
                 if let Some(f) = &config.on_thread_start {
-                    f();
+                    crate::util::run_thread_callback(f);
                 }
                 {
                     let _enter = crate::context::enter_runtime(&public, true);
                     worker::run(handle, index, core);
                 }
                 if let Some(f) = &config.on_thread_stop {
-                    f();
+                    crate::util::run_thread_callback(f);
                 }
             });
             if let Err(err) = spawned {
