@@ -425,7 +425,10 @@ fn the_dump_shows_what_a_parked_task_waits_on_and_who_holds_it() {
     assert_eq!(wait.kind(), "Mutex");
     assert_eq!(wait.created_at().line(), created);
     assert_eq!(wait.waits_at().line(), waits);
-    assert!(wait.elapsed().is_some(), "a tracked wait knows when it began");
+    assert!(
+        wait.elapsed().is_some(),
+        "a tracked wait knows when it began"
+    );
     assert_eq!(wait.holders().len(), 1);
     let held = &wait.holders()[0];
     assert_eq!(held.owner(), &runtime::diag::Owner::Task(holder.id()));
