@@ -277,12 +277,10 @@ fn resp_request(rng: &mut Rng) -> (Vec<Vec<u8>>, Vec<u8>) {
                 wire.push(b'"');
             }
             const SPACES: [&[u8]; 3] = [b" ", b"\t", b"  "];
-            let space: &[u8] = *rng.pick(&SPACES[..]);
-            wire.extend_from_slice(space);
+            wire.extend_from_slice(SPACES[rng.below(SPACES.len())]);
         }
         const ENDS: [&[u8]; 2] = [b"\r\n", b"\n"];
-        let end: &[u8] = *rng.pick(&ENDS[..]);
-        wire.extend_from_slice(end);
+        wire.extend_from_slice(ENDS[rng.below(ENDS.len())]);
     } else {
         resp::array(&mut wire, args.len());
         for arg in &args {
