@@ -55,7 +55,11 @@ fn start_ours(workers: usize) -> Running {
         .expect("bind");
     let addr = listener.local_addr().expect("local address");
     // Connections nobody stops: the bench ends by dropping the runtime.
-    rt.spawn(http::serve(listener, Default::default()));
+    rt.spawn(http::serve(
+        listener,
+        Default::default(),
+        Default::default(),
+    ));
     Running {
         addr,
         _keep: Box::new(rt),

@@ -108,7 +108,11 @@ fn main() {
         .expect("binding mini_redis");
     let ours = listener.local_addr().expect("local address").port();
     // Connections nobody stops: the server ends when it is aborted.
-    let server = rt.spawn(mini_redis::serve(listener, Default::default()));
+    let server = rt.spawn(mini_redis::serve(
+        listener,
+        Default::default(),
+        Default::default(),
+    ));
     let redis = if have("redis-server") {
         Some(RedisServer::start())
     } else {

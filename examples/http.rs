@@ -20,19 +20,37 @@
 //!   stream can't be trusted past a malformed request); an oversized head gets 431, a body
 //!   over 64 KiB 413, and a `Transfer-Encoding` body 501 (these routes take no body), each
 //!   followed by a close;
-//! - `HEAD` is answered like `GET` without the body; other methods on a route get 405.
+//! - `HEAD` is answered like `GET` without the body; other methods on a route get 405;
+//! - `GET /metrics` shows the runtime's counters (`alive_tasks`, `spawned_tasks`,
+//!   `io_registrations`, `workers`), one `name value` line each, for `scripts/soak` to watch.
+//!
+//! Against clients that hold connections without using them (`examples/support/limits.rs`):
+//!
+//! - at most `--max-conns N` connections are open (default 1000); past that, new clients
+//!   wait in the kernel's listen backlog until a slot frees, as in the `echo` example;
+//! - each request must arrive whole (head and body) within `--request-timeout SECS`
+//!   (default 10) of the moment the connection starts waiting for it: at accept, and after
+//!   each answer. A client that sent part of a request by then gets `408 Request Timeout`
+//!   and is closed; an idle keep-alive connection is closed silently. So a slowloris (a
+//!   header byte now and then, on many connections) holds a slot for at most that long;
+//! - a client that takes none of an answer for `--request-timeout` is closed too.
+//!
+//! Hostile input stays cheap: input is buffered only up to one request head (16 KiB) plus
+//! its body (64 KiB), never by a length the client merely declares, so a 1 GiB
+//! `Content-Length` gets 413 at once; too many or too long headers get 431; NUL bytes or
+//! invalid UTF-8 where `httparse` wants a token or a path get 400 (`tests/examples_hostile.rs`
+//! checks the server's peak memory after such attacks; `tests/examples_fuzz.rs` fuzzes
+//! [`respond`]).
 //!
 //! On SIGINT or SIGTERM it stops accepting and drains (`examples/support/shutdown.rs`): a
 //! connection waiting between requests closes at once; one in the middle of a request
 //! reads it to its end and answers it with `Connection: close`, then closes. Connections
 //! still open after `--grace SECONDS` (default 5) are cut off; then it prints a
 //! `shutdown: drained …` line and exits 0. A second signal exits at once (130 for SIGINT).
-//!
-//! Not shown: an idle timeout. A client that goes quiet keeps its connection (and task)
-//! until it closes; wrap the read in `runtime::time::timeout` to bound that.
 
+use limits::{write_all_within, ConnLimit};
 use runtime::net::{TcpListener, TcpStream};
-use runtime::time::{sleep, timeout, Duration};
+use runtime::time::{sleep, timeout, timeout_at, Duration, Instant};
 use shutdown::{Conn, Connections, GracefulShutdown};
 use std::cell::RefCell;
 use std::io::{self, Write};
@@ -40,6 +58,8 @@ use std::net::Shutdown;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 // Relative to this file, so it also holds when `benches/http.rs` includes this file.
+#[path = "support/limits.rs"]
+mod limits;
 #[path = "support/shutdown.rs"]
 mod shutdown;
 
@@ -53,6 +73,24 @@ const MAX_HEADERS: usize = 32;
 /// How long a closing connection keeps reading (and discarding) what the client still
 /// sends, so the kernel doesn't answer those bytes with a reset that destroys the response.
 pub const LINGER: Duration = Duration::from_secs(2);
+
+/// The server's limits on connections: `--max-conns` and `--request-timeout`.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections open at most; more wait in the listen backlog.
+    pub max_conns: usize,
+    /// How long a request may take to arrive, and a write to make progress.
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_conns: limits::DEFAULT_MAX_CONNS,
+            request_timeout: limits::DEFAULT_TIMEOUT,
+        }
+    }
+}
 
 /// What the connection does after [`respond`] has written its answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,13 +120,20 @@ fn respond_with(input: &mut Vec<u8>, output: &mut Vec<u8>, may_keep_alive: bool)
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut req = httparse::Request::new(&mut headers);
         let rest = &input[consumed..];
-        let head_len = match req.parse(rest) {
+        // Only the first MAX_HEAD bytes are parsed, so a head is judged the same however
+        // its bytes were split into reads: whole within them, malformed in them (400), or
+        // too long (431).
+        let head_len = match req.parse(&rest[..rest.len().min(MAX_HEAD)]) {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) if rest.len() > MAX_HEAD => {
                 error(output, "431 Request Header Fields Too Large");
                 break Outcome::Close;
             }
             Ok(httparse::Status::Partial) => break Outcome::KeepAlive,
+            Err(httparse::Error::TooManyHeaders) => {
+                error(output, "431 Request Header Fields Too Large");
+                break Outcome::Close;
+            }
             Err(_) => {
                 error(output, "400 Bad Request");
                 break Outcome::Close;
@@ -162,6 +207,7 @@ fn route(req: &httparse::Request<'_, '_>, keep_alive: bool, out: &mut Vec<u8>) {
     let method = req.method.unwrap_or_default();
     let path = req.path.unwrap_or_default();
     let path = path.split_once('?').map_or(path, |(path, _query)| path);
+    let metrics;
     let (status, content_type, body): (_, _, &[u8]) = match path {
         "/" => ("200 OK", "text/plain", b"Hello, world!"),
         "/json" => (
@@ -169,6 +215,11 @@ fn route(req: &httparse::Request<'_, '_>, keep_alive: bool, out: &mut Vec<u8>) {
             "application/json",
             br#"{"message":"Hello, world!"}"#,
         ),
+        // Only on this runtime (`benches/http.rs` serves the same routes on others).
+        "/metrics" if runtime::Handle::try_current().is_ok() => {
+            metrics = metrics_text();
+            ("200 OK", "text/plain", metrics.as_bytes())
+        }
         _ => ("404 Not Found", "text/plain", b"Not Found\n"),
     };
     let (status, allow, body): (_, _, &[u8]) = match method {
@@ -193,6 +244,15 @@ fn route(req: &httparse::Request<'_, '_>, keep_alive: bool, out: &mut Vec<u8>) {
     if method != "HEAD" {
         out.extend_from_slice(body);
     }
+}
+
+/// The runtime's counters, one `name value` line each.
+fn metrics_text() -> String {
+    let m = runtime::Handle::current().metrics();
+    format!(
+        "alive_tasks {}\nspawned_tasks {}\nio_registrations {}\nworkers {}\n",
+        m.alive_tasks, m.spawned_tasks, m.io_registrations, m.workers
+    )
 }
 
 /// An error response that closes the connection.
@@ -272,19 +332,26 @@ fn http_date(secs: u64) -> String {
 }
 
 /// Accepts connections until the future is dropped, serving each in its own task, counted
-/// in `conns` while it is open.
-pub(crate) async fn serve(listener: TcpListener, conns: Connections) {
+/// in `conns` while it is open, at most `caps.max_conns` at a time.
+pub(crate) async fn serve(listener: TcpListener, conns: Connections, caps: Limits) {
+    let slots = ConnLimit::new(caps.max_conns);
     loop {
+        // A free slot first: while none is, new connections wait in the kernel's backlog.
+        let slot = slots.slot().await;
         match listener.accept().await {
             Ok((stream, _peer)) => {
                 let conn = conns.track();
                 runtime::spawn(async move {
-                    if let Err(e) = connection(stream, conn).await {
-                        // Resets and the like are the client's business; note them only.
-                        if e.kind() != io::ErrorKind::ConnectionReset {
+                    if let Err(e) = connection(stream, conn, caps.request_timeout).await {
+                        // Resets, timeouts and the like are the client's business.
+                        if !matches!(
+                            e.kind(),
+                            io::ErrorKind::ConnectionReset | io::ErrorKind::TimedOut
+                        ) {
                             eprintln!("connection error: {e}");
                         }
                     }
+                    drop(slot); // the slot frees once the connection is closed
                 });
             }
             Err(e) => {
@@ -297,24 +364,38 @@ pub(crate) async fn serve(listener: TcpListener, conns: Connections) {
     }
 }
 
-async fn connection(mut stream: TcpStream, conn: Conn) -> io::Result<()> {
+/// Serves one connection; `limit` is `--request-timeout`.
+async fn connection(mut stream: TcpStream, conn: Conn, limit: Duration) -> io::Result<()> {
     // Each batch of responses goes out in one write; Nagle would only delay it.
     stream.set_nodelay(true)?;
     let mut chunk = [0; READ_CHUNK];
     let mut input = Vec::with_capacity(READ_CHUNK);
     let mut output = Vec::with_capacity(READ_CHUNK);
+    // When the request being waited for must have arrived whole.
+    let mut deadline = Instant::now() + limit;
     loop {
+        let read = timeout_at(deadline, stream.read(&mut chunk));
         let n = if input.is_empty() {
             // Between requests: a shutdown closes the connection at once.
-            match conn.unless_stopping(stream.read(&mut chunk)).await {
-                Some(read) => read?,
+            match conn.unless_stopping(read).await {
+                Some(Ok(read)) => read?,
+                // Idle for the whole time limit: close, with nothing to say.
+                Some(Err(_elapsed)) => return Ok(()),
                 // A request may be on its way: close as after a last response, so it
                 // meets a FIN rather than a reset.
                 None => return close_after_last_response(stream, &mut chunk).await,
             }
         } else {
-            // In the middle of one: it is read to its end even during a shutdown.
-            stream.read(&mut chunk).await?
+            // In the middle of one: it is read to its end even during a shutdown, if it
+            // arrives in time.
+            match read.await {
+                Ok(read) => read?,
+                Err(_elapsed) => {
+                    error(&mut output, "408 Request Timeout");
+                    write_all_within(&mut stream, &output, limit).await?;
+                    return close_after_last_response(stream, &mut chunk).await;
+                }
+            }
         };
         if n == 0 {
             return Ok(());
@@ -325,8 +406,12 @@ async fn connection(mut stream: TcpStream, conn: Conn) -> io::Result<()> {
         } else {
             respond(&mut input, &mut output)
         };
-        stream.write_all(&output).await?;
-        output.clear();
+        if !output.is_empty() {
+            write_all_within(&mut stream, &output, limit).await?;
+            output.clear();
+            // Answered: the clock starts again for the next request.
+            deadline = Instant::now() + limit;
+        }
         if outcome == Outcome::Close {
             return close_after_last_response(stream, &mut chunk).await;
         }
@@ -350,6 +435,7 @@ async fn close_after_last_response(mut stream: TcpStream, chunk: &mut [u8]) -> i
 async fn main() -> io::Result<()> {
     let mut addr = String::from("127.0.0.1:8080");
     let mut grace = shutdown::DEFAULT_GRACE;
+    let mut caps = Limits::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
@@ -357,8 +443,17 @@ async fn main() -> io::Result<()> {
             ("--grace", Some(value)) if shutdown::parse_grace(&value).is_some() => {
                 grace = shutdown::parse_grace(&value).expect("checked above");
             }
+            ("--max-conns", Some(value)) if limits::parse_max_conns(&value).is_some() => {
+                caps.max_conns = limits::parse_max_conns(&value).expect("checked above");
+            }
+            ("--request-timeout", Some(value)) if limits::parse_secs(&value).is_some() => {
+                caps.request_timeout = limits::parse_secs(&value).expect("checked above");
+            }
             _ => {
-                eprintln!("usage: http [--addr HOST:PORT] [--grace SECONDS]");
+                eprintln!(
+                    "usage: http [--addr HOST:PORT] [--grace SECONDS] [--max-conns N] \
+                     [--request-timeout SECONDS]"
+                );
                 std::process::exit(2);
             }
         }
@@ -369,5 +464,5 @@ async fn main() -> io::Result<()> {
     println!("listening on {}", listener.local_addr()?);
     io::stdout().flush()?;
     let conns = shutdown.connections();
-    shutdown.run(serve(listener, conns)).await
+    shutdown.run(serve(listener, conns, caps)).await
 }

@@ -31,6 +31,23 @@
 //! - Malformed requests get `-ERR Protocol error: …` and the connection is closed; a client
 //!   that vanishes mid-request leaves nothing behind (see `INFO`: `connected_clients`, and
 //!   the runtime's `alive_tasks`).
+//! - Against clients that hold connections without using them
+//!   (`examples/support/limits.rs`): at most `--max-conns N` connections are open (default
+//!   1000; past that, new clients wait in the kernel's listen backlog until a slot frees,
+//!   as in the `echo` example), and a command must arrive whole within `--command-timeout
+//!   SECS` (default 10) of its first byte, or of the end of the command before it in the
+//!   same read: otherwise the client gets `-ERR command not complete within … s` and is
+//!   closed. So a slowloris (a byte now and then, on many connections) holds a slot for at
+//!   most that long. An idle client is not timed out (Redis's `timeout 0`): a subscriber,
+//!   or a `redis-cli` left open, waits as long as it likes. A client that takes none of a
+//!   reply for `--command-timeout` is closed.
+//! - Hostile input stays cheap: a length line past 64 KiB, a bulk length over 512 MiB
+//!   (2^62, say) or an argument count over 1M is a protocol error at once; a nested array
+//!   (`*1\r\n*1\r\n…`) is one too (requests are flat arrays of bulk strings), and input is
+//!   buffered only as it arrives, never by a length the client merely claims. An unfinished
+//!   request is parsed once, each read resuming where the last stopped (`resp::Progress`),
+//!   so one trickled in small pieces costs time linear in its length. Values are
+//!   binary-safe: NUL bytes and invalid UTF-8 are stored and returned as sent.
 //!
 //! - Graceful shutdown on SIGINT or SIGTERM (`examples/support/shutdown.rs`): it stops
 //!   accepting; a connection waiting between commands (or subscribed, waiting for messages)
@@ -55,9 +72,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Poll;
 use std::time::Duration;
 
+use limits::{write_all_within, ConnLimit};
+
 use runtime::net::{TcpListener, TcpStream};
 use runtime::sync::channel;
 use runtime::task::JoinHandle;
+use runtime::time::{timeout_at, Instant};
 
 // Explicit paths, relative to this file: they hold both when this is the example's crate root
 // and when `benches/redis.rs` includes this file as a module through `#[path]`.
@@ -65,6 +85,8 @@ use runtime::task::JoinHandle;
 mod commands;
 #[path = "db.rs"]
 mod db;
+#[path = "../support/limits.rs"]
+mod limits;
 #[path = "pubsub.rs"]
 mod pubsub;
 #[path = "resp.rs"]
@@ -75,7 +97,7 @@ mod shutdown;
 use commands::Client;
 use db::{sweep_expired, Db};
 use pubsub::PubSub;
-use resp::{error, parse, ProtocolError};
+use resp::{error, parse, Progress, ProtocolError};
 use shutdown::{Conn, Connections, GracefulShutdown};
 
 #[runtime::main]
@@ -83,14 +105,24 @@ async fn main() -> io::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut addr = "127.0.0.1:6379".to_owned();
     let mut grace = shutdown::DEFAULT_GRACE;
+    let mut caps = Limits::default();
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--addr", Some(a)) => addr = a,
             ("--grace", Some(g)) if shutdown::parse_grace(&g).is_some() => {
                 grace = shutdown::parse_grace(&g).expect("checked above");
             }
+            ("--max-conns", Some(n)) if limits::parse_max_conns(&n).is_some() => {
+                caps.max_conns = limits::parse_max_conns(&n).expect("checked above");
+            }
+            ("--command-timeout", Some(t)) if limits::parse_secs(&t).is_some() => {
+                caps.command_timeout = limits::parse_secs(&t).expect("checked above");
+            }
             _ => {
-                eprintln!("usage: mini_redis [--addr HOST:PORT] [--grace SECONDS]");
+                eprintln!(
+                    "usage: mini_redis [--addr HOST:PORT] [--grace SECONDS] [--max-conns N] \
+                     [--command-timeout SECONDS]"
+                );
                 std::process::exit(2);
             }
         }
@@ -101,20 +133,45 @@ async fn main() -> io::Result<()> {
     println!("listening on {}", listener.local_addr()?);
     io::stdout().flush()?;
     let conns = shutdown.connections();
-    shutdown.run(serve(listener, conns)).await
+    shutdown.run(serve(listener, conns, caps)).await
+}
+
+/// The server's limits on connections: `--max-conns` and `--command-timeout`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Connections open at most; more wait in the listen backlog.
+    pub(crate) max_conns: usize,
+    /// How long a command may take to arrive, and a write to make progress.
+    pub(crate) command_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_conns: limits::DEFAULT_MAX_CONNS,
+            command_timeout: limits::DEFAULT_TIMEOUT,
+        }
+    }
 }
 
 /// Serves RESP clients accepted from `listener` until the future is dropped, each counted in
-/// `conns` while it is open.
-pub(crate) async fn serve(listener: TcpListener, conns: Connections) {
+/// `conns` while it is open, at most `caps.max_conns` at a time.
+pub(crate) async fn serve(listener: TcpListener, conns: Connections, caps: Limits) {
     let shared = Arc::new(Shared::new());
     // The sweeper lives exactly as long as the server.
     let _sweeper = AbortOnDrop(runtime::spawn(sweep_expired(shared.clone())));
+    let slots = ConnLimit::new(caps.max_conns);
     loop {
+        // A free slot first: while none is, new connections wait in the kernel's backlog.
+        let slot = slots.slot().await;
         match listener.accept().await {
             Ok((stream, _)) => {
                 let conn = conns.track();
-                drop(runtime::spawn(connection(stream, shared.clone(), conn)));
+                let shared = shared.clone();
+                drop(runtime::spawn(async move {
+                    connection(stream, shared, conn, caps.command_timeout).await;
+                    drop(slot); // the slot frees once the connection is closed
+                }));
             }
             Err(e) => {
                 // `accept` waits out EMFILE and the like itself; anything else is rare (a
@@ -170,12 +227,17 @@ const READ_BUF: usize = 16 * 1024;
 /// dropped.
 const QUERY_LIMIT: usize = 1 << 30;
 
-async fn connection(mut stream: TcpStream, shared: Arc<Shared>, conn: Conn) {
+/// Serves one client; `limit` is `--command-timeout`.
+async fn connection(mut stream: TcpStream, shared: Arc<Shared>, conn: Conn, limit: Duration) {
     // Replies are written whole, once per batch: Nagle would only delay them.
     let _ = stream.set_nodelay(true);
     let mut client = Client::new(shared);
     let mut input = InputBuf::new();
     let mut out = Vec::with_capacity(READ_BUF);
+    // How far the unfinished command at the front of `input` has been parsed.
+    let mut progress = Progress::default();
+    // When the unfinished command at the front of `input` must have arrived whole.
+    let mut deadline = None;
     loop {
         let idle = input.data().is_empty();
         let Some(spare) = input.spare() else {
@@ -194,16 +256,41 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>, conn: Conn) {
                 }
             }
         } else {
-            // In the middle of one: it is read to its end even during a shutdown.
-            next.await
+            // In the middle of one: it is read to its end even during a shutdown, if it
+            // arrives in time.
+            let deadline = deadline.unwrap_or_else(|| Instant::now() + limit);
+            match timeout_at(deadline, next).await {
+                Ok(next) => next,
+                Err(_elapsed) => {
+                    let secs = limit.as_secs_f64();
+                    error(
+                        &mut out,
+                        &format!("ERR command not complete within {secs} s"),
+                    );
+                    if write_all_within(&mut stream, &out, limit).await.is_ok() {
+                        drop(client);
+                        close_after_last_reply(stream, &mut input.buf).await;
+                    }
+                    return;
+                }
+            }
         };
         match next {
             // Closed or reset: a request it left half-sent is dropped with `input`.
             Input::Read(Ok(0) | Err(_)) => return,
             Input::Read(Ok(n)) => {
                 input.filled(n);
-                match run_batch(input.data(), &mut out, &mut client) {
-                    Ok(used) => input.consume(used),
+                match run_batch(input.data(), &mut out, &mut client, &mut progress) {
+                    Ok(used) => {
+                        input.consume(used);
+                        // The clock runs from a command's first byte, or from the end of
+                        // the one before it.
+                        deadline = match (input.data().is_empty(), used > 0) {
+                            (true, _) => None,
+                            (false, true) => Some(Instant::now() + limit),
+                            (false, false) => deadline.or_else(|| Some(Instant::now() + limit)),
+                        };
+                    }
                     Err(ProtocolError(why)) => {
                         error(&mut out, &format!("ERR Protocol error: {why}"));
                         client.quit = true;
@@ -218,7 +305,7 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>, conn: Conn) {
             Input::Published(None) => return,
         }
         if !out.is_empty() {
-            if stream.write_all(&out).await.is_err() {
+            if write_all_within(&mut stream, &out, limit).await.is_err() {
                 return;
             }
             out.clear();
@@ -333,12 +420,18 @@ impl InputBuf {
 }
 
 /// Runs every complete request in `input`, appending the replies to `out`; returns the bytes
-/// used. A trailing partial request waits for the next read.
-fn run_batch(input: &[u8], out: &mut Vec<u8>, client: &mut Client) -> Result<usize, ProtocolError> {
+/// used. A trailing partial request waits for the next read, `progress` keeping how far it
+/// was parsed.
+fn run_batch(
+    input: &[u8],
+    out: &mut Vec<u8>,
+    client: &mut Client,
+    progress: &mut Progress,
+) -> Result<usize, ProtocolError> {
     let mut args = Vec::new();
     let mut used = 0;
     while used < input.len() && !client.quit {
-        match parse(&input[used..], &mut args)? {
+        match parse(&input[used..], &mut args, progress)? {
             None => break,
             Some(n) => {
                 used += n;

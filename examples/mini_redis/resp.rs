@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::io::Write;
+use std::ops::Range;
 
 /// Why a request can't be parsed; the client gets `-ERR Protocol error: …` and is closed.
 #[derive(Debug)]
@@ -16,24 +17,49 @@ const MAX_LINE: usize = 64 * 1024;
 const MAX_ARGS: i64 = 1024 * 1024;
 const MAX_BULK: i64 = 512 * 1024 * 1024;
 
+/// How far [`parse`] got into an unfinished array request, so that the next read resumes
+/// there: parsing it all again on every read would let a client that trickles a request of
+/// a million small arguments cost time quadratic in its length. Offsets count from the
+/// request's first byte, which stays at the start of the buffer until it is complete.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    /// The argument count, once its line has been read.
+    count: Option<i64>,
+    /// Where the next argument starts.
+    next: usize,
+    /// The arguments read so far.
+    args: Vec<Range<usize>>,
+}
+
 /// Parses the request at the start of `buf` into `args` (empty for a blank inline line).
-/// `Ok(Some(n))`: a request of `n` bytes; `Ok(None)`: incomplete, read more.
+/// `Ok(Some(n))`: a request of `n` bytes; `Ok(None)`: incomplete, read more, and call again
+/// with the same `progress` and a buffer that starts with the same bytes.
 pub(crate) fn parse<'a>(
     buf: &'a [u8],
     args: &mut Vec<Cow<'a, [u8]>>,
+    progress: &mut Progress,
 ) -> Result<Option<usize>, ProtocolError> {
     args.clear();
-    if buf[0] != b'*' {
+    if buf.first() != Some(&b'*') {
         return parse_inline(buf, args);
     }
-    let Some((count, mut at)) = crlf_line(buf, 1, "too big mbulk count string")? else {
-        return Ok(None);
+    let count = match progress.count {
+        Some(count) => count,
+        None => {
+            let Some((count, at)) = crlf_line(buf, 1, "too big mbulk count string")? else {
+                return Ok(None);
+            };
+            let count = match parse_int(count) {
+                Some(n) if n <= MAX_ARGS => n,
+                _ => return protocol("invalid multibulk length"),
+            };
+            progress.count = Some(count);
+            progress.next = at;
+            count
+        }
     };
-    let count = match parse_int(count) {
-        Some(n) if n <= MAX_ARGS => n,
-        _ => return protocol("invalid multibulk length"),
-    };
-    for _ in 0..count {
+    while (progress.args.len() as i64) < count {
+        let at = progress.next;
         match buf.get(at) {
             None => return Ok(None),
             Some(b'$') => {}
@@ -55,20 +81,31 @@ pub(crate) fn parse<'a>(
             Some(b"\r\n") => {}
             Some(_) => return protocol("expected CRLF after bulk string"),
         }
-        args.push(Cow::Borrowed(&buf[data..end]));
-        at = end + 2;
+        progress.args.push(data..end);
+        progress.next = end + 2;
     }
-    Ok(Some(at))
+    args.extend(progress.args.drain(..).map(|arg| Cow::Borrowed(&buf[arg])));
+    let used = progress.next;
+    // Ready for the next request; a one-off huge one doesn't keep its memory.
+    progress.count = None;
+    if progress.args.capacity() > 1024 {
+        progress.args = Vec::new();
+    }
+    Ok(Some(used))
 }
 
 /// The CRLF-terminated line from `at`, and where the next begins; `Ok(None)` if incomplete.
+///
+/// A line longer than [`MAX_LINE`] is an error whether or not its end has arrived, so the
+/// outcome never depends on how the bytes were split into reads.
 fn crlf_line<'a>(
     buf: &'a [u8],
     at: usize,
     too_long: &'static str,
 ) -> Result<Option<(&'a [u8], usize)>, ProtocolError> {
     let rest = buf.get(at..).unwrap_or_default();
-    match rest.iter().position(|&b| b == b'\r') {
+    let window = &rest[..rest.len().min(MAX_LINE + 1)];
+    match window.iter().position(|&b| b == b'\r') {
         Some(i) if i + 1 == rest.len() => Ok(None),
         Some(i) if rest[i + 1] == b'\n' => Ok(Some((&rest[..i], at + i + 2))),
         Some(_) => protocol("expected CRLF"),
@@ -83,7 +120,9 @@ fn parse_inline<'a>(
     buf: &'a [u8],
     args: &mut Vec<Cow<'a, [u8]>>,
 ) -> Result<Option<usize>, ProtocolError> {
-    let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
+    // As for `crlf_line`: too long is an error whether or not the newline has arrived.
+    let window = &buf[..buf.len().min(MAX_LINE + 1)];
+    let Some(nl) = window.iter().position(|&b| b == b'\n') else {
         return if buf.len() > MAX_LINE {
             protocol("too big inline request")
         } else {

@@ -140,6 +140,11 @@ impl Process {
         (n > 0).then(|| line.trim_end().to_owned())
     }
 
+    /// Its process id, for reading `/proc/PID/...`.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends signal `signum` (`libc::SIGTERM`, ...) to it.
     pub(crate) fn signal(&self, signum: libc::c_int) {
         // SAFETY: kill(2) on the pid of our child, which is not reaped before `wait_exit`
