@@ -75,11 +75,12 @@ async fn dine(found: channel::Receiver<DeadlockReport>) {
 
     // The deadlock: noodles then fork, against fork then noodles.
     let table = Arc::new(Barrier::new(2));
-    let professor = runtime::spawn({
+    // Named tasks: the report calls them by their names.
+    let professor = runtime::task::Builder::new().name("professor").spawn({
         let (n, f, t) = (noodles.clone(), fork.clone(), table.clone());
         async move { eat("professor", (&n, "noodles"), (&f, "fork"), Some(&t)).await }
     });
-    let student = runtime::spawn({
+    let student = runtime::task::Builder::new().name("student").spawn({
         let (n, f, t) = (noodles.clone(), fork.clone(), table.clone());
         async move { eat("student", (&f, "fork"), (&n, "noodles"), Some(&t)).await }
     });
