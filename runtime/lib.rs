@@ -218,6 +218,10 @@
 //! - `compat::tokio` (feature `tokio-io`): tokio's IO traits on this runtime's streams,
 //!   files and pipes, for tokio-util's codecs and other libraries written against them.
 //! - feature `tracing`: tokio-console shows this runtime's tasks (below).
+//! - [`diag`]: what is the runtime doing? [`Handle::dump`] (every task, as a spawn tree),
+//!   [`Builder::warn_on_blocking`] (a report for each poll that blocks its worker, whose
+//!   queued tasks move on meanwhile) and [`Builder::detect_deadlocks`] (a report for each
+//!   cycle of tasks waiting on each other's locks). [`task::Pool`] bounds how many tasks run.
 //!
 //! # Watching tasks in tokio-console (feature `tracing`)
 //!
