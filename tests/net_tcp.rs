@@ -754,3 +754,18 @@ fn io_and_timers_go_on_while_a_worker_is_blocked() {
         server.abort();
     });
 }
+
+// ===== the reactor going away (tokio's io_driver_drop) =====
+
+rt_test!(
+    a_listener_outliving_its_runtime_fails_instead_of_blocking,
+    |rt| {
+        run_bounded("accept after the runtime is gone", LIMIT, move || {
+            let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+            drop(rt);
+            // Nobody connects: with the reactor gone, nothing could ever wake this accept.
+            let accepted = support::block_on_outside(listener.accept());
+            assert!(accepted.is_err(), "accept must fail, not wait forever");
+        });
+    }
+);

@@ -1098,3 +1098,76 @@ fn builder_names_worker_threads_and_runs_thread_hooks() {
         "every started runtime thread ran its stop hook by the time the runtime dropped"
     );
 }
+
+// ===== JoinError texts (tokio's task_abort: join error display and debug) =====
+
+rt_test!(
+    join_error_display_and_debug_say_what_happened_to_which_task,
+    |rt| {
+        rt.block_on(async {
+            let cancelled = runtime::spawn(pending::<()>());
+            let cancelled_id = cancelled.id();
+            cancelled.abort();
+            let err = cancelled.await.expect_err("aborted while pending");
+            assert_eq!(
+                err.to_string(),
+                format!("task {cancelled_id} was cancelled")
+            );
+            assert_eq!(
+                format!("{err:?}"),
+                format!("JoinError::Cancelled({cancelled_id})")
+            );
+
+            let panicked = runtime::spawn(async { panic!("boom") });
+            let panicked_id = panicked.id();
+            let err = panicked.await.expect_err("the task panicked");
+            assert_eq!(
+                err.to_string(),
+                format!("task {panicked_id} panicked with message \"boom\"")
+            );
+            let debug = format!("{err:?}");
+            assert!(debug.starts_with("JoinError::Panic("), "{debug}");
+            assert!(debug.contains("\"boom\""), "{debug}");
+        });
+    }
+);
+
+// ===== entering a runtime (tokio's rt_handle) =====
+
+rt_test!(enter_makes_the_runtime_current_outside_block_on, |rt| {
+    assert!(Handle::try_current().is_err());
+    let task = {
+        let _guard = rt.enter();
+        assert!(Handle::try_current().is_ok());
+        runtime::spawn(async { 11 })
+    };
+    assert!(
+        Handle::try_current().is_err(),
+        "the guard's drop leaves the runtime"
+    );
+    assert_eq!(rt.block_on(task).expect("the task ran"), 11);
+});
+
+rt_test!(
+    nested_enter_guards_restore_the_outer_runtime,
+    |rt, flavor| {
+        let other = flavor.build();
+        let outer = rt.enter();
+        let on_other = {
+            let _inner = other.enter();
+            runtime::spawn(pending::<()>())
+        };
+        let on_rt = runtime::spawn(pending::<()>());
+        drop(outer);
+        assert_eq!(
+            other.metrics().alive_tasks,
+            1,
+            "spawned while the inner guard lived"
+        );
+        assert_eq!(rt.metrics().alive_tasks, 1, "spawned after it was dropped");
+        on_other.abort();
+        on_rt.abort();
+        assert!(rt.block_on(on_rt).unwrap_err().is_cancelled());
+        assert!(other.block_on(on_other).unwrap_err().is_cancelled());
+    }
+);
