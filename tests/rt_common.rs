@@ -1171,3 +1171,74 @@ rt_test!(
         assert!(other.block_on(on_other).unwrap_err().is_cancelled());
     }
 );
+
+rt_test!(
+    tasks_awaiting_each_others_handles_finish_and_are_freed,
+    |rt| {
+        // tokio's `drop_tasks_with_reference_cycle`: each task registers its waker in the other's
+        // join handle, so each task refers to the other; both must still finish and be freed.
+        rt.block_on(async {
+            let barrier = Arc::new(runtime::sync::Barrier::new(3));
+            let (tx, rx) = runtime::sync::oneshot::channel::<task::JoinHandle<()>>();
+            let a = runtime::spawn({
+                let barrier = barrier.clone();
+                async move {
+                    let b = rx.await.expect("b's handle is sent");
+                    let _ = futures::future::select(b, std::future::ready(())).await;
+                    barrier.wait().await.expect("not broken");
+                }
+            });
+            let b = runtime::spawn({
+                let barrier = barrier.clone();
+                async move {
+                    let _ = futures::future::select(a, std::future::ready(())).await;
+                    barrier.wait().await.expect("not broken");
+                }
+            });
+            tx.send(b).expect("a waits for it");
+            barrier.wait().await.expect("not broken");
+        });
+        wait_no_alive_tasks(&rt);
+    }
+);
+
+// Entering two runtimes and dropping the guards out of order. tokio panics at the first
+// out-of-order drop; here the guards just restore what each saw, so the thread is left with
+// the first runtime current after both guards are gone, against `EnterGuard`'s "the runtime
+// is no longer current when this guard drops".
+#[test]
+#[ignore = "bug: EnterGuards dropped out of order leave a runtime current (see tests/README.md)"]
+fn enter_guards_dropped_out_of_order_leave_no_runtime_current() {
+    let first = Flavor::CurrentThread.build();
+    let second = Flavor::CurrentThread.build();
+    let outer = first.enter();
+    let inner = second.enter();
+    drop(outer);
+    drop(inner);
+    assert!(
+        Handle::try_current().is_err(),
+        "no guard is alive, yet a runtime is current"
+    );
+}
+
+rt_test!(shutdown_after_aborting_a_task_in_a_sleep_is_clean, |rt| {
+    // tokio's `test_abort_without_panic_3157`: a task aborted while its sleep is registered
+    // with the timer, then the runtime dropped, must neither panic nor hang.
+    support::run_bounded("abort then shutdown", HANG_GUARD, move || {
+        let drops = DropCounter::new();
+        rt.block_on(async {
+            let guard = drops.guard();
+            let started = Gate::new();
+            let opened = started.clone();
+            let handle = runtime::spawn(async move {
+                let _guard = guard;
+                opened.open();
+                runtime::time::sleep(Duration::from_secs(3600)).await;
+            });
+            started.wait().await;
+            handle.abort();
+        });
+        drop(rt);
+        assert_eq!(drops.count(), 1, "the aborted future was dropped");
+    });
+});

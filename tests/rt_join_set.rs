@@ -310,3 +310,45 @@ rt_test!(
         assert_eq!(cancelled, 3);
     }
 );
+
+rt_test!(
+    join_next_over_many_finished_tasks_spends_the_coop_budget,
+    |rt| {
+        // tokio's `join_set_coop`: draining a set whose members all finished must still yield
+        // now and then, or it would starve the other tasks of its worker.
+        const N: usize = 1000;
+        rt.block_on(async {
+            let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let mut set = JoinSet::new();
+            for _ in 0..N {
+                let done = done.clone();
+                set.spawn(async move {
+                    done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                });
+            }
+            eventually("every member ran", || {
+                done.load(std::sync::atomic::Ordering::SeqCst) == N
+            })
+            .await;
+            let (mut joined, mut yielded) = (0, 0);
+            loop {
+                match poll!(pin!(set.join_next())) {
+                    std::task::Poll::Ready(Some(result)) => {
+                        result.expect("task failed");
+                        joined += 1;
+                    }
+                    std::task::Poll::Ready(None) => break,
+                    std::task::Poll::Pending => {
+                        yielded += 1;
+                        runtime::yield_now().await;
+                    }
+                }
+            }
+            assert_eq!(joined, N);
+            assert!(
+                yielded >= 1,
+                "{N} ready results were taken without ever yielding"
+            );
+        });
+    }
+);
