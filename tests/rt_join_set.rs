@@ -352,3 +352,25 @@ rt_test!(
         });
     }
 );
+
+rt_test!(
+    a_task_spawned_into_a_set_after_shutdown_comes_back_cancelled,
+    |rt| {
+        // tokio's `spawn_then_shutdown`-style cases: the set stays usable after its runtime is
+        // gone, and what is spawned then is cancelled, not lost or run.
+        let handle = rt.handle().clone();
+        drop(rt);
+        let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut set = JoinSet::new();
+        {
+            let _enter = handle.enter();
+            let ran = ran.clone();
+            set.spawn(async move { ran.store(true, std::sync::atomic::Ordering::SeqCst) });
+        }
+        assert_eq!(set.len(), 1);
+        let result = block_on_outside(set.join_next()).expect("one task in the set");
+        assert!(result.expect_err("never ran").is_cancelled());
+        assert!(block_on_outside(set.join_next()).is_none());
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
+    }
+);
