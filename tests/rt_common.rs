@@ -1242,3 +1242,47 @@ rt_test!(shutdown_after_aborting_a_task_in_a_sleep_is_clean, |rt| {
         assert_eq!(drops.count(), 1, "the aborted future was dropped");
     });
 });
+
+rt_test!(
+    a_panic_in_the_block_on_future_reaches_the_caller_and_the_runtime_goes_on,
+    |rt| {
+        // tokio's `panic_in_block_on`.
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(async { panic!("the root future failed") })
+        }));
+        let payload = caught.expect_err("the panic comes out of block_on");
+        assert_eq!(panic_message(&*payload), "the root future failed");
+        assert_eq!(
+            rt.block_on(rt.spawn(async { 8 }))
+                .expect("the runtime still runs"),
+            8
+        );
+    }
+);
+
+rt_test!(
+    tasks_that_wake_each_other_while_the_runtime_drops_are_all_dropped,
+    |rt| {
+        // tokio's `wake_while_rt_is_dropping`: dropping one task's future wakes another task that
+        // is itself being shut down; neither a panic nor a hang may follow.
+        support::run_bounded("wakes during shutdown", HANG_GUARD, move || {
+            let drops = DropCounter::new();
+            let (tx1, rx1) = runtime::sync::oneshot::channel::<()>();
+            let (tx2, rx2) = runtime::sync::oneshot::channel::<()>();
+            let started = Arc::new(AtomicUsize::new(0));
+            for (tx, rx) in [(tx1, rx2), (tx2, rx1)] {
+                let (guard, started) = (drops.guard(), started.clone());
+                rt.spawn(async move {
+                    let _guard = guard;
+                    let _tx = tx; // dropping it wakes the other task
+                    started.fetch_add(1, SeqCst);
+                    let _ = rx.await;
+                    pending::<()>().await
+                });
+            }
+            rt.block_on(eventually("both tasks wait", || started.load(SeqCst) == 2));
+            drop(rt);
+            assert_eq!(drops.count(), 2, "both futures were dropped at shutdown");
+        });
+    }
+);
