@@ -754,3 +754,53 @@ fn io_and_timers_go_on_while_a_worker_is_blocked() {
         server.abort();
     });
 }
+
+// ===== the reactor going away (tokio's io_driver_drop) =====
+
+rt_test!(
+    a_listener_outliving_its_runtime_fails_instead_of_blocking,
+    |rt| {
+        run_bounded("accept after the runtime is gone", LIMIT, move || {
+            let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+            drop(rt);
+            // Nobody connects: with the reactor gone, nothing could ever wake this accept.
+            let accepted = support::block_on_outside(listener.accept());
+            assert!(accepted.is_err(), "accept must fail, not wait forever");
+        });
+    }
+);
+
+rt_test!(
+    tasks_accepting_on_one_listener_each_get_their_own_connection,
+    |rt| {
+        // tokio's `accept_many`: several tasks wait in `accept` on a shared listener; every
+        // connection goes to exactly one of them.
+        run_bounded("shared listener", LIMIT, move || {
+            rt.block_on(async {
+                const ACCEPTORS: usize = 8;
+                let (listener, addr) = listener().await;
+                let listener = Arc::new(listener);
+                let acceptors: Vec<_> = (0..ACCEPTORS)
+                    .map(|_| {
+                        let listener = listener.clone();
+                        runtime::spawn(async move { listener.accept().await.unwrap().1 })
+                    })
+                    .collect();
+                runtime::yield_now().await;
+                let mut clients = Vec::new();
+                for _ in 0..ACCEPTORS {
+                    clients.push(TcpStream::connect(addr).await.unwrap());
+                }
+                let mut accepted = Vec::new();
+                for task in acceptors {
+                    accepted.push(guard("an acceptor", task).await.unwrap());
+                }
+                let mut expected: Vec<_> =
+                    clients.iter().map(|c| c.local_addr().unwrap()).collect();
+                accepted.sort_unstable();
+                expected.sort_unstable();
+                assert_eq!(accepted, expected, "each connection accepted exactly once");
+            });
+        });
+    }
+);

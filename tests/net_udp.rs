@@ -226,3 +226,49 @@ rt_test!(udp_from_std_and_broadcast_option, |rt| {
         });
     });
 });
+
+// ===== behaviours tokio's udp.rs checks that the ones above do not =====
+
+rt_test!(a_connected_socket_learns_that_its_peer_is_gone, |rt| {
+    run_bounded("connected socket, peer closed", LIMIT, move || {
+        rt.block_on(async {
+            let a = bind().await;
+            let gone = bind().await;
+            a.connect(gone.local_addr().unwrap()).await.unwrap();
+            drop(gone);
+            // The send itself succeeds; loopback's "port unreachable" comes back as an error
+            // on the connected socket's next receive.
+            a.send(b"anyone?").await.unwrap();
+            let mut buf = [0u8; 16];
+            let err = guard("recv after the peer left", a.recv(&mut buf))
+                .await
+                .expect_err("nobody can answer");
+            assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
+        });
+    });
+});
+
+rt_test!(
+    a_datagram_longer_than_the_buffer_is_cut_and_the_rest_dropped,
+    |rt| {
+        run_bounded("short receive buffer", LIMIT, move || {
+            rt.block_on(async {
+                let a = bind().await;
+                let b = bind().await;
+                let b_addr = b.local_addr().unwrap();
+                a.send_to(&[7u8; 100], b_addr).await.unwrap();
+                a.send_to(&[9u8; 3], b_addr).await.unwrap();
+                let mut small = [0u8; 10];
+                let (n, _) = guard("first datagram", b.recv_from(&mut small))
+                    .await
+                    .unwrap();
+                assert_eq!((n, small), (10, [7u8; 10]));
+                // The next receive is the next datagram, not the tail of the first.
+                let (n, _) = guard("second datagram", b.recv_from(&mut small))
+                    .await
+                    .unwrap();
+                assert_eq!(&small[..n], &[9u8; 3]);
+            });
+        });
+    }
+);

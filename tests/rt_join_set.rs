@@ -10,7 +10,7 @@ use std::thread;
 
 use futures::poll;
 use runtime::task::JoinSet;
-use support::{eventually, wait_no_alive_tasks, DropCounter, Gate};
+use support::{block_on_outside, eventually, wait_no_alive_tasks, DropCounter, Gate};
 
 rt_test!(join_next_returns_each_result_exactly_once, |rt| {
     const N: usize = 1000;
@@ -241,3 +241,136 @@ rt_test!(join_next_wakes_when_a_task_finishes_later, |rt| {
         assert_eq!(result.expect("task failed"), "late");
     });
 });
+
+rt_test!(the_abort_handle_from_spawn_cancels_only_its_task, |rt| {
+    rt.block_on(async {
+        let mut set = JoinSet::new();
+        let gate = Gate::new();
+        let victim = set.spawn(pending::<u32>());
+        for i in 0..3u32 {
+            let wait = gate.wait();
+            set.spawn(async move {
+                wait.await;
+                i
+            });
+        }
+        victim.abort();
+        gate.open();
+        let (mut outputs, mut cancelled) = (Vec::new(), 0);
+        while let Some(result) = set.join_next().await {
+            match result {
+                Ok(i) => outputs.push(i),
+                Err(err) => {
+                    assert!(err.is_cancelled(), "{err:?}");
+                    assert!(err.id() == victim.id());
+                    cancelled += 1;
+                }
+            }
+        }
+        outputs.sort_unstable();
+        assert_eq!((outputs, cancelled), (vec![0, 1, 2], 1));
+    });
+});
+
+rt_test!(a_panicking_task_comes_out_of_join_next_as_a_panic, |rt| {
+    rt.block_on(async {
+        let mut set = JoinSet::new();
+        set.spawn(async { panic!("task failed on purpose") });
+        set.spawn(async { 1 });
+        let (mut ok, mut panics) = (0, 0);
+        while let Some(result) = set.join_next().await {
+            match result {
+                Ok(v) => ok += v,
+                Err(err) => {
+                    assert!(err.is_panic(), "{err:?}");
+                    panics += 1;
+                }
+            }
+        }
+        assert_eq!((ok, panics), (1, 1));
+    });
+});
+
+rt_test!(
+    join_next_after_the_runtime_is_gone_reports_cancellations,
+    |rt| {
+        let mut set = JoinSet::new();
+        {
+            let _enter = rt.enter();
+            for _ in 0..3 {
+                set.spawn(pending::<()>());
+            }
+        }
+        drop(rt);
+        let mut cancelled = 0;
+        while let Some(result) = block_on_outside(set.join_next()) {
+            assert!(result.expect_err("never finished").is_cancelled());
+            cancelled += 1;
+        }
+        assert_eq!(cancelled, 3);
+    }
+);
+
+rt_test!(
+    join_next_over_many_finished_tasks_spends_the_coop_budget,
+    |rt| {
+        // tokio's `join_set_coop`: draining a set whose members all finished must still yield
+        // now and then, or it would starve the other tasks of its worker.
+        const N: usize = 1000;
+        rt.block_on(async {
+            let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let mut set = JoinSet::new();
+            for _ in 0..N {
+                let done = done.clone();
+                set.spawn(async move {
+                    done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                });
+            }
+            eventually("every member ran", || {
+                done.load(std::sync::atomic::Ordering::SeqCst) == N
+            })
+            .await;
+            let (mut joined, mut yielded) = (0, 0);
+            loop {
+                match poll!(pin!(set.join_next())) {
+                    std::task::Poll::Ready(Some(result)) => {
+                        result.expect("task failed");
+                        joined += 1;
+                    }
+                    std::task::Poll::Ready(None) => break,
+                    std::task::Poll::Pending => {
+                        yielded += 1;
+                        runtime::yield_now().await;
+                    }
+                }
+            }
+            assert_eq!(joined, N);
+            assert!(
+                yielded >= 1,
+                "{N} ready results were taken without ever yielding"
+            );
+        });
+    }
+);
+
+rt_test!(
+    a_task_spawned_into_a_set_after_shutdown_comes_back_cancelled,
+    |rt| {
+        // tokio's `spawn_then_shutdown`-style cases: the set stays usable after its runtime is
+        // gone, and what is spawned then is cancelled, not lost or run.
+        let handle = rt.handle().clone();
+        drop(rt);
+        let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut set = JoinSet::new();
+        {
+            let _enter = handle.enter();
+            let ran = ran.clone();
+            set.spawn(async move { ran.store(true, std::sync::atomic::Ordering::SeqCst) });
+        }
+        assert_eq!(set.len(), 1);
+        let result = block_on_outside(set.join_next()).expect("one task in the set");
+        assert!(result.expect_err("never ran").is_cancelled());
+        assert!(block_on_outside(set.join_next()).is_none());
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
+    }
+);

@@ -292,6 +292,61 @@ rt_test!(an_output_that_panics_when_dropped_is_contained, |rt| {
     });
 });
 
+/// Held by a future; panics when the future is dropped (as abort or shutdown do).
+struct PanicInFutureDrop;
+
+impl Drop for PanicInFutureDrop {
+    fn drop(&mut self) {
+        panic!("a future that panics when dropped");
+    }
+}
+
+rt_test!(
+    aborting_a_task_whose_future_panics_on_drop_reports_that_panic,
+    |rt| {
+        // tokio's task_abort: the panic is "returned" to a joiner and "contained" for a
+        // detached task; either way the workers go on.
+        run_bounded("abort a future that panics on drop", LIMIT, move || {
+            let started = Gate::new();
+            let joined = {
+                let started = started.clone();
+                rt.spawn(async move {
+                    let _bomb = PanicInFutureDrop;
+                    started.open();
+                    std::future::pending::<()>().await
+                })
+            };
+            rt.block_on(started.wait());
+            joined.abort();
+            let err = rt.block_on(joined).expect_err("aborted");
+            assert!(err.is_panic(), "the drop's panic is the outcome: {err:?}");
+            assert_eq!(
+                panic_message(&*err.into_panic()),
+                "a future that panics when dropped"
+            );
+
+            let started = Gate::new();
+            let detached = {
+                let started = started.clone();
+                rt.spawn(async move {
+                    let _bomb = PanicInFutureDrop;
+                    started.open();
+                    std::future::pending::<()>().await
+                })
+            };
+            rt.block_on(started.wait());
+            let abort = detached.abort_handle();
+            drop(detached);
+            abort.abort();
+            let handle = rt.handle().clone();
+            rt.block_on(eventually("the aborted task is gone", || {
+                handle.metrics().alive_tasks == 0
+            }));
+            assert_every_worker_runs(&rt);
+        });
+    }
+);
+
 // ===== a waker that panics when woken =====
 
 /// A waker that panics when woken; counts the wakes.

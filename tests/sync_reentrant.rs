@@ -132,6 +132,54 @@ fn plain_threads_nest_and_exclude_each_other() {
 }
 
 #[test]
+fn contending_threads_that_nest_never_overlap() {
+    // Python's RLock contention tests: each thread takes two levels and does a
+    // read-yield-write on data only the holder may touch; a lost update means two holders.
+    const THREADS: u32 = 6;
+    const ROUNDS: u32 = 200;
+    let lock = Arc::new(ReentrantMutex::new(Cell::new(0u32)));
+    let workers: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let lock = lock.clone();
+            thread::spawn(move || {
+                for _ in 0..ROUNDS {
+                    let outer = lock.lock_blocking();
+                    let inner = lock.lock_blocking();
+                    let seen = inner.get();
+                    thread::yield_now();
+                    outer.set(seen + 1);
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert_eq!(
+        lock.try_lock().expect("free at the end").get(),
+        THREADS * ROUNDS
+    );
+}
+
+#[test]
+fn a_panic_unwinding_through_every_level_releases_the_lock() {
+    let lock = ReentrantMutex::new(Cell::new(0));
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        let outer = lock.lock_blocking();
+        let inner = lock.lock_blocking();
+        inner.set(1);
+        let _keep = (outer, inner);
+        panic!("inside two levels");
+    }));
+    assert!(caught.is_err());
+    assert!(
+        !thread_cannot_take(&lock),
+        "every level was released by the unwind"
+    );
+    assert_eq!(lock.try_lock().unwrap().get(), 1, "no poisoning");
+}
+
+#[test]
 fn lock_blocking_on_a_worker_panics_naming_the_async_form() {
     let rt = support::Flavor::MultiThread.build();
     let msg = rt

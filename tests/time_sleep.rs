@@ -622,3 +622,57 @@ rt_test!(
         );
     }
 );
+
+// ===== a waker that drops timers (tokio's `drop_from_wake`) =====
+
+/// When woken, drops every sleep in the shared list, some of them timers the driver is firing
+/// at that moment; records whether doing so panicked.
+struct DropSleepsOnWake {
+    sleeps: Mutex<Vec<Pin<Box<Sleep>>>>,
+    panicked: std::sync::atomic::AtomicBool,
+}
+
+impl Wake for DropSleepsOnWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let taken = std::mem::take(&mut *self.sleeps.lock().unwrap());
+            drop(taken);
+        }));
+        if dropped.is_err() {
+            self.panicked.store(true, SeqCst);
+        }
+    }
+}
+
+rt_test!(
+    a_waker_that_drops_firing_timers_neither_panics_nor_deadlocks,
+    |rt| {
+        run_bounded("drop sleeps from their own waker", LIMIT, move || {
+            rt.block_on(async {
+                let shared = Arc::new(DropSleepsOnWake {
+                    sleeps: Mutex::new(Vec::new()),
+                    panicked: std::sync::atomic::AtomicBool::new(false),
+                });
+                let waker = Waker::from(shared.clone());
+                {
+                    let mut sleeps = shared.sleeps.lock().unwrap();
+                    for _ in 0..100 {
+                        let mut timer = Box::pin(sleep(Duration::from_millis(10)));
+                        let polled = timer.as_mut().poll(&mut Context::from_waker(&waker));
+                        assert!(polled.is_pending());
+                        sleeps.push(timer);
+                    }
+                }
+                sleep(Duration::from_millis(20)).await;
+                assert!(!shared.panicked.load(SeqCst));
+                assert!(shared.sleeps.lock().unwrap().is_empty(), "the wake ran");
+                // The timer driver still works afterwards.
+                sleep(Duration::from_millis(1)).await;
+            });
+        });
+    }
+);

@@ -546,3 +546,21 @@ fn interval_outside_a_runtime_panics_with_a_clear_message() {
         "interval outside a runtime panicked with: {msg}"
     );
 }
+
+// ===== limits far away (tokio's very_large_timeout) =====
+
+rt_test!(
+    a_timeout_of_duration_max_neither_overflows_nor_fires,
+    |rt| {
+        run_bounded("timeout(Duration::MAX)", LIMIT, move || {
+            rt.block_on(async {
+                assert_eq!(timeout(Duration::MAX, ready(3)).await, Ok(3));
+                let (tx, rx) = runtime::sync::oneshot::channel();
+                let waiter = runtime::spawn(timeout(Duration::MAX, rx));
+                sleep(Duration::from_millis(5)).await;
+                tx.send(4).unwrap();
+                assert_eq!(waiter.await.unwrap(), Ok(Ok(4)));
+            });
+        });
+    }
+);

@@ -242,6 +242,72 @@ fn closed_wakes_when_the_receiver_is_dropped() {
 }
 
 #[test]
+fn closed_repolled_from_another_task_wakes_only_the_latest_waker() {
+    // The sender's owner may move the `closed` wait between tasks; only the task that polled
+    // last is told.
+    let (mut tx, rx) = oneshot::channel::<u8>();
+    let (first, first_waker) = CountingWaker::new();
+    let (second, second_waker) = CountingWaker::new();
+    assert_eq!(
+        tx.poll_closed(&mut Context::from_waker(&first_waker)),
+        Poll::Pending
+    );
+    assert_eq!(
+        tx.poll_closed(&mut Context::from_waker(&second_waker)),
+        Poll::Pending
+    );
+    drop(rx);
+    assert_eq!((first.wakes(), second.wakes()), (0, 1));
+    assert!(tx.is_closed());
+}
+
+#[test]
+fn dropping_both_ends_releases_the_registered_wakers() {
+    // A waker parked in the channel must not outlive it: the task it names would be leaked.
+    let (tx, mut rx) = oneshot::channel::<u8>();
+    let (rx_counter, rx_waker) = CountingWaker::new();
+    assert_eq!(poll_once(&mut rx, &rx_waker), Poll::Pending);
+    drop(rx_waker);
+    assert!(
+        Arc::strong_count(&rx_counter) > 1,
+        "the channel holds the waker"
+    );
+    drop(rx);
+    drop(tx);
+    assert_eq!(Arc::strong_count(&rx_counter), 1);
+
+    let (mut tx, rx) = oneshot::channel::<u8>();
+    let (tx_counter, tx_waker) = CountingWaker::new();
+    assert_eq!(
+        tx.poll_closed(&mut Context::from_waker(&tx_waker)),
+        Poll::Pending
+    );
+    drop(tx_waker);
+    drop(tx);
+    drop(rx);
+    assert_eq!(Arc::strong_count(&tx_counter), 1);
+}
+
+#[test]
+fn close_after_the_value_was_received_changes_nothing() {
+    let (tx, mut rx) = oneshot::channel();
+    tx.send(3).expect("the receiver is alive");
+    assert_eq!(rx.try_recv(), Ok(3));
+    rx.close();
+    rx.close();
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+}
+
+#[test]
+fn close_with_a_value_waiting_keeps_it_for_try_recv() {
+    let (tx, mut rx) = oneshot::channel();
+    tx.send('v').expect("the receiver is alive");
+    rx.close();
+    assert_eq!(rx.try_recv(), Ok('v'));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+}
+
+#[test]
 fn closed_wakes_when_the_receiver_closes() {
     let (mut tx, mut rx) = oneshot::channel::<u8>();
     let (counter, waker) = CountingWaker::new();

@@ -30,6 +30,21 @@ impl Drop for DropCounter {
     }
 }
 
+/// Counts its drops; the one made with `bomb` panics when dropped.
+struct MaybePanics {
+    drops: Arc<AtomicUsize>,
+    bomb: bool,
+}
+
+impl Drop for MaybePanics {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+        if self.bomb {
+            panic!("an item that panics when dropped");
+        }
+    }
+}
+
 // ===== basics =====
 
 #[test]
@@ -876,4 +891,82 @@ fn handles_and_futures_are_debug_send_and_sync() {
     send_only(&recv);
     send_only(&send);
     assert!(format!("{recv:?}").contains("Recv"));
+}
+
+// ===== behaviours from tokio's sync_mpsc not covered above =====
+
+#[test]
+fn queued_items_are_all_dropped_even_when_one_drop_panics() {
+    // tokio's `drop_all_elements_during_panic`: a panicking item drop must not leak the
+    // items queued behind it.
+    for make in [channel::bounded::<MaybePanics> as fn(usize) -> _, |_| {
+        channel::unbounded()
+    }] {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = make(8);
+        for bomb in [false, true, false, false] {
+            let item = MaybePanics {
+                drops: drops.clone(),
+                bomb,
+            };
+            assert!(tx.try_send(item).is_ok());
+        }
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            drop(tx);
+            drop(rx);
+        }));
+        assert!(dropped.is_err(), "the item's panic reaches the dropper");
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            4,
+            "every queued item was dropped"
+        );
+    }
+}
+
+#[test]
+fn dropping_the_receiver_releases_a_parked_sender_waker() {
+    // tokio's `release_waker_on_rx_drop`, from the sender's side here: a waker parked by a
+    // send on a full channel is woken and let go when the receiver goes.
+    let (tx, rx) = channel::bounded(1);
+    tx.try_send(0u8).unwrap();
+    let (counter, waker) = CountingWaker::new();
+    {
+        let mut send = Box::pin(tx.send(1));
+        assert!(poll_pinned(send.as_mut(), &waker).is_pending());
+        drop(rx);
+        assert_eq!(counter.wakes(), 1);
+        assert!(matches!(
+            poll_pinned(send.as_mut(), &waker),
+            Poll::Ready(Err(SendError(1)))
+        ));
+    }
+    drop(waker);
+    assert_eq!(Arc::strong_count(&counter), 1, "nothing keeps the waker");
+}
+
+#[test]
+fn dropping_the_receiver_releases_its_own_parked_waker() {
+    let (tx, rx) = channel::unbounded::<u8>();
+    let (counter, waker) = CountingWaker::new();
+    {
+        let mut recv = Box::pin(rx.recv());
+        assert!(poll_pinned(recv.as_mut(), &waker).is_pending());
+    }
+    drop(waker);
+    drop(rx);
+    assert_eq!(Arc::strong_count(&counter), 1);
+    drop(tx);
+}
+
+#[test]
+fn try_recv_after_the_receiver_closes_drains_then_reports_closed() {
+    let (tx, rx) = channel::bounded(4);
+    tx.try_send(1).unwrap();
+    tx.try_send(2).unwrap();
+    assert!(rx.close());
+    assert!(matches!(tx.try_send(3), Err(TrySendError::Closed(3))));
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Ok(2));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
 }

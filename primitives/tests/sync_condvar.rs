@@ -404,6 +404,63 @@ fn seed_dispatcher_with_notify_all_and_a_timed_wait() {
     });
 }
 
+/// Python's `Condition.wait_for(predicate, timeout)` from our parts: waits until
+/// `ready` holds or `timeout` has passed, and returns the guard with `ready`'s last verdict.
+fn wait_for_until<'a, T>(
+    cv: &Condvar,
+    mut guard: runtime_primitives::MutexGuard<'a, T>,
+    timeout: Duration,
+    mut ready: impl FnMut(&T) -> bool,
+) -> (runtime_primitives::MutexGuard<'a, T>, bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if ready(&guard) {
+            return (guard, true);
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return (guard, false);
+        }
+        guard = cv.wait_timeout_blocking(guard, left).0;
+    }
+}
+
+#[test]
+fn a_predicate_wait_with_a_timeout_reports_the_predicate_and_holds_the_lock() {
+    // Python's `test_waitfor_timeout` and `test_waitfor`, with `wait_timeout_blocking`.
+    within(20, || {
+        let shared = Arc::new((Mutex::new(0u32), Condvar::new()));
+
+        // Nobody makes it true: false once the time is up, with the lock held.
+        let (m, cv) = &*shared;
+        let (guard, ok) = wait_for_until(cv, m.lock_blocking(), Duration::from_millis(20), |s| {
+            *s == 4
+        });
+        assert!(!ok);
+        assert!(m.is_locked(), "the wait returns with the lock held");
+        drop(guard);
+
+        // A notifier steps the state to 4: true, seeing 4.
+        let notifier = {
+            let shared = shared.clone();
+            thread::spawn(move || {
+                for _ in 0..4 {
+                    let (m, cv) = &*shared;
+                    *m.lock_blocking() += 1;
+                    cv.notify_all();
+                    thread::yield_now();
+                }
+            })
+        };
+        let (guard, ok) =
+            wait_for_until(cv, m.lock_blocking(), Duration::from_secs(15), |s| *s == 4);
+        assert!(ok);
+        assert_eq!(*guard, 4);
+        drop(guard);
+        notifier.join().unwrap();
+    });
+}
+
 #[test]
 #[should_panic(expected = "`Condvar::wait_blocking` would block a runtime worker thread")]
 fn wait_blocking_panics_on_a_worker_thread() {

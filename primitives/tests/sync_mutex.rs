@@ -129,6 +129,54 @@ fn try_lock_fails_while_held() {
 }
 
 #[test]
+fn try_lock_owned_fails_while_held_in_either_form() {
+    let m = Arc::new(Mutex::new(0));
+    let owned = m.clone().try_lock_owned().unwrap();
+    assert!(m.is_locked());
+    assert!(m.try_lock().is_err());
+    assert!(m.clone().try_lock_owned().is_err());
+    drop(owned);
+    assert!(!m.is_locked());
+    let borrowed = m.try_lock().unwrap();
+    assert!(m.clone().try_lock_owned().is_err());
+    drop(borrowed);
+    assert!(m.clone().try_lock_owned().is_ok());
+}
+
+#[test]
+fn default_and_from_build_an_unlocked_mutex() {
+    let m: Mutex<Vec<u8>> = Mutex::default();
+    assert!(!m.is_locked());
+    assert!(m.try_lock().unwrap().is_empty());
+    let m = Mutex::from(5);
+    assert_eq!(*m.try_lock().unwrap(), 5);
+}
+
+#[test]
+fn a_guard_dropped_by_a_panic_unlocks_and_nothing_is_poisoned() {
+    // Python's `with lock:` releases on an exception; std's Mutex would poison here. Ours
+    // does not poison by design: the next holder sees whatever the panicking one left.
+    let m = Arc::new(Mutex::new(0));
+    let m2 = m.clone();
+    let panicked = thread::spawn(move || {
+        let mut guard = m2.lock_blocking();
+        *guard = 1;
+        panic!("inside the critical section");
+    })
+    .join();
+    assert!(panicked.is_err());
+    assert!(!m.is_locked());
+    assert_eq!(*m.try_lock().expect("released by the unwind"), 1);
+
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        let _guard = block_on(m.lock());
+        panic!("again, on this thread");
+    }));
+    assert!(caught.is_err());
+    assert!(m.try_lock().is_ok());
+}
+
+#[test]
 fn get_mut_into_inner_map_and_debug() {
     let mut m = Mutex::new((1, String::from("a")));
     m.get_mut().0 = 2;

@@ -7,10 +7,11 @@ use std::collections::HashSet;
 use std::pin::pin;
 use std::task::Poll;
 use std::thread;
+use std::time::Duration;
 
 use futures::executor::{block_on, ThreadPool};
 use futures::task::SpawnExt;
-use runtime_primitives::channel::{Queue, RecvError, TaskDoneError, TrySendError};
+use runtime_primitives::channel::{Queue, RecvError, TaskDoneError, TryRecvError, TrySendError};
 use runtime_primitives::hooks;
 
 mod support;
@@ -109,6 +110,115 @@ fn close_keeps_unfinished_items_counted() {
     }
     assert_eq!(block_on(queue.recv()), Err(RecvError));
     assert_eq!(poll_once(pin!(queue.join())), Poll::Ready(()));
+}
+
+// ===== size, full and empty (Python's qsize, full, empty, *_nowait) =====
+
+#[test]
+fn a_bounded_queue_fills_refuses_and_drains_in_fifo_order() {
+    let queue = Queue::bounded(3);
+    assert!(queue.is_empty());
+    assert_eq!(queue.try_recv(), Err(TryRecvError::Empty));
+    for (n, item) in ['a', 'b', 'c'].into_iter().enumerate() {
+        assert_eq!(queue.len(), n);
+        queue.try_send(item).unwrap();
+    }
+    assert_eq!(queue.len(), 3);
+    assert_eq!(queue.try_send('d'), Err(TrySendError::Full('d')), "full");
+    assert_eq!(queue.unfinished(), 3, "the refused item is not counted");
+    for (n, item) in ['a', 'b', 'c'].into_iter().enumerate() {
+        assert_eq!(queue.try_recv(), Ok(item));
+        assert_eq!(queue.len(), 2 - n);
+    }
+    assert!(queue.is_empty());
+    assert_eq!(queue.try_recv(), Err(TryRecvError::Empty));
+    // The ring wraps: fill it again after draining.
+    for item in ['e', 'f', 'g'] {
+        queue.try_send(item).unwrap();
+    }
+    assert_eq!(queue.try_send('h'), Err(TrySendError::Full('h')));
+    assert_eq!(queue.try_recv(), Ok('e'));
+}
+
+#[test]
+fn a_blocked_get_is_woken_by_a_put_and_a_blocked_put_by_a_get() {
+    within(10, || {
+        let queue = Queue::bounded(1);
+        let getter = {
+            let queue = queue.clone();
+            thread::spawn(move || queue.recv_blocking())
+        };
+        thread::sleep(Duration::from_millis(20));
+        queue.send_blocking(1).unwrap();
+        assert_eq!(getter.join().unwrap(), Ok(1));
+
+        queue.send_blocking(2).unwrap();
+        let putter = {
+            let queue = queue.clone();
+            thread::spawn(move || queue.send_blocking(3).map_err(|e| e.into_inner()))
+        };
+        thread::sleep(Duration::from_millis(20));
+        assert_eq!(queue.recv_blocking(), Ok(2));
+        assert_eq!(putter.join().unwrap(), Ok(()));
+        assert_eq!(queue.recv_blocking(), Ok(3));
+    });
+}
+
+// ===== close (Python 3.13's shutdown) =====
+
+#[test]
+fn close_releases_a_thread_blocked_in_recv_on_an_empty_queue() {
+    within(10, || {
+        let queue = Queue::<u8>::unbounded();
+        let getter = {
+            let queue = queue.clone();
+            thread::spawn(move || queue.recv_blocking())
+        };
+        thread::sleep(Duration::from_millis(20));
+        assert!(queue.close());
+        assert_eq!(getter.join().unwrap(), Err(RecvError));
+        assert!(
+            !queue.close(),
+            "the second close reports it was already closed"
+        );
+    });
+}
+
+#[test]
+fn close_releases_a_thread_blocked_in_send_with_its_item() {
+    within(10, || {
+        let queue = Queue::bounded(1);
+        queue.try_send(1).unwrap();
+        let putter = {
+            let queue = queue.clone();
+            thread::spawn(move || queue.send_blocking(2).map_err(|e| e.into_inner()))
+        };
+        thread::sleep(Duration::from_millis(20));
+        queue.close();
+        assert_eq!(putter.join().unwrap(), Err(2), "the item comes back");
+        // What was queued before the close still drains, then the queue reports the end.
+        assert_eq!(queue.recv_blocking(), Ok(1));
+        assert_eq!(queue.recv_blocking(), Err(RecvError));
+        assert_eq!(queue.unfinished(), 1, "received but not marked done");
+    });
+}
+
+#[test]
+fn a_join_blocked_on_a_closed_queue_returns_once_the_rest_is_done() {
+    // Python's shutdown(immediate=False): join still waits for the items already put.
+    within(10, || {
+        let queue = Queue::unbounded();
+        queue.try_send(1).unwrap();
+        queue.close();
+        let joiner = {
+            let queue = queue.clone();
+            thread::spawn(move || queue.join_blocking())
+        };
+        thread::sleep(Duration::from_millis(20));
+        assert_eq!(queue.recv_blocking(), Ok(1));
+        queue.task_done().unwrap();
+        joiner.join().unwrap();
+    });
 }
 
 // ===== task_done =====

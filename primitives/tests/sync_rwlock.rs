@@ -172,6 +172,82 @@ fn stress_random_timeouts_leave_the_lock_free() {
 }
 
 #[test]
+fn queued_writers_are_served_in_arrival_order() {
+    // tokio's `write_order`: each writer sees the value its predecessor left.
+    let lock = RwLock::new(Vec::new());
+    let reader = lock.try_read().unwrap();
+    let mut writers: Vec<_> = (0..4)
+        .map(|i| {
+            let lock = &lock;
+            Box::pin(async move { lock.write().await.push(i) })
+        })
+        .collect();
+    for w in &mut writers {
+        assert!(poll_once(w.as_mut()).is_pending());
+    }
+    drop(reader);
+    // Poll them last to first, round after round: the lock goes to the oldest, whoever
+    // polls first.
+    let mut done = [false; 4];
+    for _round in 0..4 {
+        for (i, w) in writers.iter_mut().enumerate().rev() {
+            if !done[i] {
+                done[i] = poll_once(w.as_mut()).is_ready();
+            }
+        }
+    }
+    assert_eq!(done, [true; 4]);
+    assert_eq!(*lock.try_read().unwrap(), [0, 1, 2, 3]);
+}
+
+#[test]
+fn readers_queued_behind_a_writer_all_get_in_when_it_leaves() {
+    let lock = RwLock::new(0);
+    let mut write = lock.try_write().unwrap();
+    let mut readers: Vec<_> = (0..3).map(|_| Box::pin(lock.read())).collect();
+    for r in &mut readers {
+        assert!(poll_once(r.as_mut()).is_pending());
+    }
+    *write = 5;
+    drop(write);
+    let guards: Vec<_> = readers
+        .iter_mut()
+        .map(|r| match poll_once(r.as_mut()) {
+            Poll::Ready(guard) => guard,
+            Poll::Pending => panic!("every queued reader shares the lock"),
+        })
+        .collect();
+    assert!(guards.iter().all(|g| **g == 5));
+    assert!(lock.try_write().is_err());
+    drop(guards);
+    assert!(lock.try_write().is_ok());
+}
+
+#[test]
+fn try_owned_forms_follow_the_same_rules() {
+    let lock = Arc::new(RwLock::new(1));
+    let r1 = lock.clone().try_read_owned().unwrap();
+    let r2 = lock.clone().try_read_owned().unwrap();
+    assert!(lock.clone().try_write_owned().is_err());
+    assert_eq!(*r1 + *r2, 2);
+    drop((r1, r2));
+    let mut w = lock.clone().try_write_owned().unwrap();
+    *w = 3;
+    assert!(lock.clone().try_read_owned().is_err());
+    assert!(lock.clone().try_write_owned().is_err());
+    drop(w);
+    assert_eq!(*lock.clone().try_read_owned().unwrap(), 3);
+}
+
+#[test]
+fn default_and_from_build_an_unlocked_lock() {
+    let lock: RwLock<Vec<u8>> = RwLock::default();
+    assert!(lock.try_write().unwrap().is_empty());
+    let lock = RwLock::from(7);
+    assert_eq!(*lock.try_read().unwrap(), 7);
+}
+
+#[test]
 fn get_mut_into_inner_and_debug() {
     let mut lock = RwLock::new(1);
     *lock.get_mut() += 1;

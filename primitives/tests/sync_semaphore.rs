@@ -334,6 +334,23 @@ fn close_gives_back_partial_permits_of_woken_waiters() {
 }
 
 #[test]
+fn a_closed_semaphore_still_counts_added_and_forgotten_permits() {
+    // Closing stops acquires; the count itself goes on being kept (tokio's
+    // `add_permits_closed`, `forget_closed`).
+    let sem = Semaphore::new(3);
+    let held = sem.try_acquire().unwrap();
+    let forgotten = sem.try_acquire().unwrap();
+    sem.close();
+    assert_eq!(sem.available_permits(), 1);
+    sem.add_permits(4);
+    assert_eq!(sem.available_permits(), 5);
+    assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::Closed);
+    forgotten.forget();
+    drop(held);
+    assert_eq!(sem.available_permits(), 6);
+}
+
+#[test]
 fn acquire_after_close_fails_in_every_form() {
     let sem = Arc::new(Semaphore::new(2));
     sem.close();
@@ -432,6 +449,58 @@ fn forget_merge_and_split() {
     b.forget();
     drop(a);
     assert_eq!(sem.available_permits(), 4, "one permit was forgotten");
+}
+
+#[test]
+fn a_semaphore_of_zero_gives_nothing_until_permits_are_added() {
+    let sem = Semaphore::new(0);
+    assert_eq!(sem.available_permits(), 0);
+    assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
+    let mut waiter = Box::pin(sem.acquire());
+    assert!(poll_once(waiter.as_mut()).is_pending());
+    sem.add_permits(1);
+    assert!(matches!(poll_once(waiter.as_mut()), Poll::Ready(Ok(_))));
+}
+
+#[test]
+fn add_permits_of_n_wakes_exactly_n_single_waiters() {
+    // Python's `Semaphore.release(n)`: n permits let the first n queued acquirers through
+    // and the rest keep waiting.
+    let sem = Semaphore::new(0);
+    let (wakes, waker) = CountingWaker::new();
+    let mut waiters: Vec<_> = (0..5).map(|_| Box::pin(sem.acquire())).collect();
+    for w in &mut waiters {
+        assert!(poll_pinned(w.as_mut(), &waker).is_pending());
+    }
+    sem.add_permits(3);
+    assert_eq!(wakes.wakes(), 3);
+    // Keep the permits of the ready ones, or dropping them would let the others in.
+    let polled: Vec<_> = waiters
+        .iter_mut()
+        .map(|w| poll_pinned(w.as_mut(), &waker))
+        .collect();
+    let ready: Vec<bool> = polled.iter().map(Poll::is_ready).collect();
+    assert_eq!(ready, [true, true, true, false, false]);
+    assert_eq!(sem.available_permits(), 0);
+    drop(polled);
+    assert_eq!(
+        wakes.wakes(),
+        5,
+        "the returned permits go on to the last two"
+    );
+}
+
+#[test]
+fn split_asking_for_more_than_held_returns_none_and_keeps_the_permit() {
+    let sem = Semaphore::new(3);
+    let mut permit = sem.try_acquire_many(2).unwrap();
+    assert!(permit.split(3).is_none());
+    assert_eq!(permit.num_permits(), 2);
+    let all = permit.split(2).expect("all of it may be split off");
+    assert_eq!((permit.num_permits(), all.num_permits()), (0, 2));
+    drop(all);
+    drop(permit);
+    assert_eq!(sem.available_permits(), 3);
 }
 
 #[test]
