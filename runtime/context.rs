@@ -10,14 +10,19 @@ use std::cell::{Cell, RefCell};
 use std::task::Waker;
 
 struct Context {
-    handle: RefCell<Option<Handle>>,
+    /// The entered runtimes, innermost last, each under its guard's id: the current one is
+    /// the last. A guard removes its own entry wherever it is, so guards dropped out of
+    /// order still leave exactly the runtimes of the live guards entered.
+    entered: RefCell<Vec<(u64, Handle)>>,
+    next_guard: Cell<u64>,
     runtime_entered: Cell<bool>,
 }
 
 thread_local! {
     static CONTEXT: Context = const {
         Context {
-            handle: RefCell::new(None),
+            entered: RefCell::new(Vec::new()),
+            next_guard: Cell::new(0),
             runtime_entered: Cell::new(false),
         }
     };
@@ -45,27 +50,41 @@ pub(crate) fn with_current_handle<R>(f: impl FnOnce(&Handle) -> R) -> R {
 
 pub(crate) fn try_with_current_handle<R>(f: impl FnOnce(&Handle) -> R) -> Option<R> {
     CONTEXT
-        .try_with(|cx| cx.handle.borrow().as_ref().map(f))
+        .try_with(|cx| cx.entered.borrow().last().map(|(_, handle)| f(handle)))
         .ok()
         .flatten()
 }
 
 /// Makes `handle` current until the guard drops (nesting restores the previous one).
 pub(crate) fn set_current(handle: &Handle) -> SetCurrentGuard {
-    let prev = CONTEXT.with(|cx| cx.handle.replace(Some(handle.clone())));
-    SetCurrentGuard { prev: Some(prev) }
+    let id = CONTEXT.with(|cx| {
+        let id = cx.next_guard.get();
+        cx.next_guard.set(id + 1);
+        cx.entered.borrow_mut().push((id, handle.clone()));
+        id
+    });
+    SetCurrentGuard { id }
 }
 
-/// Restores the previously current runtime on drop.
+/// Leaves the runtime it entered on drop: the current one is then the innermost runtime
+/// whose guard is still alive, whatever order guards drop in.
 pub(crate) struct SetCurrentGuard {
-    prev: Option<Option<Handle>>,
+    id: u64,
 }
 
 impl Drop for SetCurrentGuard {
     fn drop(&mut self) {
-        if let Some(prev) = self.prev.take() {
-            let _ = CONTEXT.try_with(|cx| *cx.handle.borrow_mut() = prev);
-        }
+        let _ = CONTEXT.try_with(|cx| {
+            let removed = {
+                let mut entered = cx.entered.borrow_mut();
+                entered
+                    .iter()
+                    .rposition(|(id, _)| *id == self.id)
+                    .map(|at| entered.remove(at))
+            };
+            // The handle drops after the borrow ends: its drop may look at the context.
+            drop(removed);
+        });
     }
 }
 

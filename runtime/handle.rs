@@ -91,6 +91,10 @@ impl Handle {
     /// [`crate::spawn`], [`time::sleep`](crate::time::sleep) and the socket constructors
     /// work from code that is not inside `block_on`.
     ///
+    /// Guards nest: the current runtime is the one of the innermost guard still alive, so
+    /// guards may even drop out of order (dropping an outer guard first leaves the inner
+    /// runtime current, and once both are gone neither is).
+    ///
     /// ```
     /// let rt = runtime::Runtime::new().unwrap();
     /// let handle = rt.handle().clone();

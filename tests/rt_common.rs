@@ -1207,7 +1207,6 @@ rt_test!(
 // the first runtime current after both guards are gone, against `EnterGuard`'s "the runtime
 // is no longer current when this guard drops".
 #[test]
-#[ignore = "bug: EnterGuards dropped out of order leave a runtime current (see tests/README.md)"]
 fn enter_guards_dropped_out_of_order_leave_no_runtime_current() {
     let first = Flavor::CurrentThread.build();
     let second = Flavor::CurrentThread.build();
