@@ -402,13 +402,8 @@ impl Semaphore {
         at: &'static Location<'static>,
     ) -> Result<OwnedSemaphorePermit, AcquireError> {
         let permit = self.acquire_many_at(n, at).await?;
-        let key = permit.key;
-        permit.forget_silently();
-        Ok(OwnedSemaphorePermit {
-            sem: self,
-            permits: n,
-            key,
-        })
+        let key = permit.into_owned_parts();
+        Ok(OwnedSemaphorePermit::adopt(self, n, key))
     }
 
     /// [`try_acquire`](Semaphore::try_acquire) with a guard that holds an `Arc`.
@@ -450,13 +445,8 @@ impl Semaphore {
         n: usize,
     ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
         let permit = self.try_acquire_many(n)?;
-        let key = permit.key;
-        permit.forget_silently();
-        Ok(OwnedSemaphorePermit {
-            sem: self,
-            permits: n,
-            key,
-        })
+        let key = permit.into_owned_parts();
+        Ok(OwnedSemaphorePermit::adopt(self, n, key))
     }
 
     /// Closes the semaphore: every waiter wakes with [`AcquireError::Closed`] and every
@@ -581,6 +571,14 @@ impl<'a> SemaphorePermit<'a> {
         self.permits = 0;
     }
 
+    /// Gives up the guard so its permits can move to an owned one; returns its holder key
+    /// (the deadlock detector's record moves with the permits).
+    fn into_owned_parts(self) -> u64 {
+        let key = self.key;
+        self.forget_silently();
+        key
+    }
+
     /// Moves `other`'s permits into this guard.
     ///
     /// # Panics
@@ -668,6 +666,11 @@ pub struct OwnedSemaphorePermit {
 }
 
 impl OwnedSemaphorePermit {
+    /// The owned guard of `permits` already taken from `sem` by holder `key`.
+    fn adopt(sem: Arc<Semaphore>, permits: usize, key: u64) -> OwnedSemaphorePermit {
+        OwnedSemaphorePermit { sem, permits, key }
+    }
+
     /// How many permits this guard holds.
     ///
     /// ```
