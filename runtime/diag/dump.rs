@@ -13,7 +13,7 @@
 //! then a task parked on a `Mutex`, `RwLock`, `ReentrantMutex` or `Semaphore` shows the
 //! primitive (its type and where it was created), where it waits, and who holds it.
 
-use crate::scheduler::{self, poll_slot::PollSample};
+use crate::scheduler;
 use crate::task_core::{Id, TaskView};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -182,13 +182,7 @@ pub enum Owner {
 
 /// What each worker is polling now: the poll slots only, no task list.
 pub(crate) fn workers(handle: &scheduler::Handle) -> Vec<WorkerInfo> {
-    let (samples, epoch): (Vec<PollSample>, _) = match handle {
-        scheduler::Handle::MultiThread(h) => (
-            h.metrics.iter().map(|m| m.slot.sample()).collect(),
-            h.clock.epoch(),
-        ),
-        scheduler::Handle::CurrentThread(h) => (vec![h.slot.sample()], h.clock.epoch()),
-    };
+    let (samples, epoch) = handle.poll_samples();
     let now = epoch.elapsed();
     samples
         .iter()

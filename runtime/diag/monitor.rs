@@ -18,7 +18,7 @@
 //!   take its place.
 
 use crate::diag::dump::{self, Secs};
-use crate::scheduler::{self, poll_slot::PollSample};
+use crate::scheduler;
 use crate::task_core::Id;
 use std::fmt;
 use std::panic::Location;
@@ -235,13 +235,6 @@ fn period(threshold: Duration) -> Duration {
     (threshold / 10).clamp(Duration::from_millis(1), Duration::from_millis(10))
 }
 
-fn samples(handle: &scheduler::Handle) -> Vec<PollSample> {
-    match handle {
-        scheduler::Handle::MultiThread(h) => h.metrics.iter().map(|m| m.slot.sample()).collect(),
-        scheduler::Handle::CurrentThread(h) => vec![h.slot.sample()],
-    }
-}
-
 fn run(handle: scheduler::Handle, config: MonitorConfig, stop: &(Mutex<bool>, Condvar)) {
     let period = period(config.threshold);
     let rescue_after = RESCUE_AFTER.min(config.threshold);
@@ -258,7 +251,7 @@ fn run(handle: scheduler::Handle, config: MonitorConfig, stop: &(Mutex<bool>, Co
             return;
         }
         let now = Instant::now();
-        let samples = samples(&handle);
+        let (samples, _epoch) = handle.poll_samples();
         watches.resize(samples.len(), None);
         for (worker, (sample, watch)) in samples.iter().zip(watches.iter_mut()).enumerate() {
             let Some(task) = sample.task else {

@@ -38,7 +38,7 @@ fn owner(party: &Party) -> Owner {
         Some(id) => Owner::Task(id),
         None => Owner::Thread(match party.name() {
             Some(name) => name.to_owned(),
-            None => format!("#{}", party.key() & !(1 << 63)),
+            None => format!("#{}", party.key() & !tracking::THREAD_KEY),
         }),
     }
 }

@@ -49,6 +49,18 @@ impl Handle {
         }
     }
 
+    /// Each polling thread's poll slot (one for the current-thread flavor), and the epoch
+    /// their start times count from.
+    pub(crate) fn poll_samples(&self) -> (Vec<poll_slot::PollSample>, std::time::Instant) {
+        match self {
+            Handle::MultiThread(h) => (
+                h.metrics.iter().map(|m| m.slot.sample()).collect(),
+                h.clock.epoch(),
+            ),
+            Handle::CurrentThread(h) => (vec![h.slot.sample()], h.clock.epoch()),
+        }
+    }
+
     /// The name of live task `id`, if it has one (local tasks included).
     pub(crate) fn task_name(&self, id: crate::task_core::Id) -> Option<String> {
         match self {
