@@ -15,6 +15,9 @@
 //! warm-up. Any non-2xx response or socket error fails the run. Without wrk on the PATH it
 //! prints a skip line and exits successfully.
 //!
+//! Then every server is loaded again at 1 000 connections, and `http_scaling` shows how the
+//! wall and CPU time per request grow from 100 to 1 000 connections (`per decade`).
+//!
 //! Beside requests per second of wall time, the table shows the server's CPU time per
 //! request (user + sys of this process while wrk runs; wrk is another process), which the
 //! machine's other load disturbs far less. wrk and the server share the machine's cores.
@@ -27,7 +30,7 @@ use std::time::Instant;
 #[path = "harness/mod.rs"]
 mod harness;
 use harness::rt::{Ours, Rt, Tokio};
-use harness::{load, median_f64 as median, process_cpu_time, Config, Smol};
+use harness::{load, median_f64 as median, print_sweep, process_cpu_time, Config, Smol};
 
 // The bench uses the protocol and `serve`, not the example's `main`.
 #[allow(dead_code, unreachable_pub)]
@@ -37,6 +40,8 @@ use http::{respond, Outcome, LINGER, READ_CHUNK};
 
 const THREADS: u32 = 2;
 const CONNECTIONS: u32 = 100;
+/// http_scaling's second load: ten times the connections.
+const MANY_CONNECTIONS: u32 = 1_000;
 const SECS: u32 = 5;
 const SERVERS: [&str; 4] = ["runtime", "tokio", "smol", "threads"];
 
@@ -215,10 +220,10 @@ struct Sample {
     cpu_us_per_request: f64,
 }
 
-fn load(name: &str, addr: SocketAddr, secs: u32) -> Sample {
+fn load(name: &str, addr: SocketAddr, connections: u32, secs: u32) -> Sample {
     let url = format!("http://{addr}/");
     let cpu = process_cpu_time();
-    let report = load::wrk(&url, THREADS, CONNECTIONS, secs);
+    let report = load::wrk(&url, THREADS, connections, secs);
     let cpu = process_cpu_time().saturating_sub(cpu);
     assert!(
         report.non_2xx == 0 && report.socket_errors == 0 && report.requests > 0,
@@ -231,6 +236,28 @@ fn load(name: &str, addr: SocketAddr, secs: u32) -> Sample {
         requests_per_sec: report.requests_per_sec,
         cpu_us_per_request: cpu.as_secs_f64() * 1e6 / report.requests as f64,
     }
+}
+
+/// `runs` rounds of one wrk run per server at `connections` connections: each server's
+/// samples. Each round starts with the next server, so none always runs first or last.
+fn rounds(
+    servers: &[(&str, Running)],
+    connections: u32,
+    secs: u32,
+    runs: usize,
+) -> Vec<Vec<Sample>> {
+    let started = Instant::now();
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); servers.len()];
+    for round in 0..runs {
+        for k in 0..servers.len() {
+            let i = (round + k) % servers.len();
+            let (name, server) = &servers[i];
+            eprint!("\rc{connections} round {}/{runs}: {name:<8}", round + 1);
+            samples[i].push(load(name, server.addr, connections, secs));
+        }
+    }
+    eprintln!("\r{:<40}", format!("done in {:.0?}", started.elapsed()));
+    samples
 }
 
 fn main() {
@@ -267,22 +294,10 @@ fn main() {
     );
     if !quick {
         for (name, server) in &servers {
-            load(name, server.addr, 1);
+            load(name, server.addr, CONNECTIONS, 1);
         }
     }
-    let started = Instant::now();
-    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); servers.len()];
-    for round in 0..cfg.runs {
-        // Each round starts with the next server, so none always runs first or last.
-        for k in 0..servers.len() {
-            let i = (round + k) % servers.len();
-            let (name, server) = &servers[i];
-            eprint!("\rround {}/{}: {name:<8}", round + 1, cfg.runs);
-            samples[i].push(load(name, server.addr, secs));
-        }
-    }
-    eprintln!("\r{:<40}", format!("done in {:.0?}", started.elapsed()));
-
+    let samples = rounds(&servers, CONNECTIONS, secs, cfg.runs);
     println!(
         "HIGHER is better in the ratio columns: runtime/this > 1.00 means this runtime did better; \
          wall = req/s, cpu = server CPU time per request."
@@ -333,5 +348,31 @@ fn main() {
             "     cpu per request, best peer ({peer}) / runtime: {:.2}",
             cpus[p] / cpus[o]
         );
+    }
+
+    // How the cost per request grows with ten times the connections.
+    let names: Vec<&str> = servers.iter().map(|(name, _)| *name).collect();
+    if names.starts_with(&["runtime", "tokio"]) {
+        let many = rounds(&servers, MANY_CONNECTIONS, secs, cfg.runs);
+        let per_request = |samples: &[Vec<Sample>], key: fn(&Sample) -> f64| -> Vec<f64> {
+            samples
+                .iter()
+                .map(|s| median(s.iter().map(key).collect()))
+                .collect()
+        };
+        let wall_us = |s: &Sample| 1e6 / s.requests_per_sec;
+        let cpu_us = |s: &Sample| s.cpu_us_per_request;
+        let sweep = |key: fn(&Sample) -> f64| -> Vec<Vec<f64>> {
+            let (few, many) = (per_request(&samples, key), per_request(&many, key));
+            few.into_iter().zip(many).map(|(a, b)| vec![a, b]).collect()
+        };
+        println!(
+            "\nhttp_scaling: the same load at {CONNECTIONS} and {MANY_CONNECTIONS} connections; \
+             µs of wall time per request (1 / req/s) and server CPU µs per request, lower is \
+             better;\nper decade = how the cost per request grows per tenfold of connections."
+        );
+        let sizes = [CONNECTIONS as usize, MANY_CONNECTIONS as usize];
+        print_sweep("http_scaling", "µs", &sizes, &names, &sweep(wall_us));
+        print_sweep("  server cpu", "cpu-µs", &sizes, &names, &sweep(cpu_us));
     }
 }

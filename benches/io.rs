@@ -18,6 +18,14 @@
 //!   run is a child process (this binary re-executed with `--child sleep_many RUNTIME`), since
 //!   peak RSS is per process; the threads column is 10 000 threads in `thread::sleep`.
 //!
+//! - tcp_scaling: tcp_echo at 16, 256 and 4 096 connections, 65 536 round trips in all at
+//!   each size (so 4 096, 256 and 16 per connection); µs of wall and of CPU time per round
+//!   trip at each size, and how that grows per tenfold of connections (`per decade`).
+//! - idle_conn_memory: 4 000 loopback connections held open and idle (the server side a task
+//!   waiting in `read` with a 16-byte buffer, the client side a stream kept in a `Vec`): the
+//!   growth of resident memory (VmRSS) per connection, both ends counted, in a fresh child
+//!   process per runtime; the threads column is a thread per server connection.
+//!
 //! tcp_echo and timer_churn build each runtime once per workload, run it once to warm up and
 //! then `--runs` times (default 5); sleep_many starts `--runs` fresh processes per runtime.
 //! Tables show medians. Absolute numbers move between machines and runs: compare the ratios,
@@ -36,7 +44,7 @@ use futures_lite::future::poll_once;
 #[path = "harness/mod.rs"]
 mod harness;
 use harness::rt::{bench, done, expect_done, join_all, time_in_task, Ours, Rt, Spawner, Tokio};
-use harness::{ms, process_cpu_time, Config, Smol};
+use harness::{ms, print_sweep, process_cpu_time, raise_fd_limit, Config, Smol};
 
 const CONNS: usize = 64;
 const ROUND_TRIPS: usize = 2_000;
@@ -44,6 +52,12 @@ const MSG: usize = 64;
 const TIMERS: usize = 100_000;
 const SLEEPERS: usize = 10_000;
 const NAP: Duration = Duration::from_millis(100);
+/// tcp_scaling's connection counts, and the round trips made at each (split evenly).
+const SCALING_CONNS: [usize; 3] = [16, 256, 4_096];
+const SCALING_ROUND_TRIPS: usize = 65_536;
+const IDLE_CONNS: usize = 4_000;
+/// How long idle_conn_memory lets the last connections settle before it reads VmRSS.
+const SETTLE: Duration = Duration::from_millis(200);
 /// The `timeout` of timer_churn: far beyond the run, so none fires.
 const TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -231,47 +245,51 @@ async fn echo_server<R: Net>(mut conn: R::Stream) {
     }
 }
 
-async fn echo_client<R: Net>(mut conn: R::Stream) {
+async fn echo_client<R: Net>(mut conn: R::Stream, round_trips: usize) {
     let sent = [7; MSG];
     let mut got = [0; MSG];
-    for _ in 0..ROUND_TRIPS {
+    for _ in 0..round_trips {
         R::write_all(&mut conn, &sent).await;
         R::read_exact(&mut conn, &mut got).await;
         assert_eq!(got, sent, "tcp_echo: the echo differs");
     }
-    done(ROUND_TRIPS);
+    done(round_trips);
 }
 
-/// Wall and CPU time of the round trips only: connections are made (and accepted) before the
-/// clocks start.
 fn tcp_echo<R: Net>(rt: &R) -> Sample {
+    tcp_echo_sized(rt, CONNS, ROUND_TRIPS)
+}
+
+/// `conns` connections × `round_trips` each. Wall and CPU time of the round trips only:
+/// connections are made (and accepted) before the clocks start.
+fn tcp_echo_sized<R: Net>(rt: &R, conns: usize, round_trips: usize) -> Sample {
     let timed = Arc::new(std::sync::Mutex::new(None));
     let out = timed.clone();
     time_in_task(rt, |s| async move {
         let (listener, addr) = R::listen().await;
         let server_spawner = s.clone();
         let server = s.spawn(async move {
-            let mut conns = Vec::with_capacity(CONNS);
-            for _ in 0..CONNS {
+            let mut servers = Vec::with_capacity(conns);
+            for _ in 0..conns {
                 let conn = R::accept(&listener).await;
-                conns.push(server_spawner.spawn(echo_server::<R>(conn)));
+                servers.push(server_spawner.spawn(echo_server::<R>(conn)));
             }
-            join_all(conns).await;
+            join_all(servers).await;
         });
-        let mut clients = Vec::with_capacity(CONNS);
-        for _ in 0..CONNS {
+        let mut clients = Vec::with_capacity(conns);
+        for _ in 0..conns {
             clients.push(R::connect(addr).await);
         }
         let start = Sample::now();
         let clients: Vec<_> = clients
             .into_iter()
-            .map(|c| s.spawn(echo_client::<R>(c)))
+            .map(|c| s.spawn(echo_client::<R>(c, round_trips)))
             .collect();
         join_all(clients).await;
         *out.lock().expect("not poisoned") = Some(start.elapsed());
         server.await;
     });
-    expect_done(CONNS * ROUND_TRIPS, "tcp_echo");
+    expect_done(conns * round_trips, "tcp_echo");
     let timed = timed.lock().expect("not poisoned").take();
     timed.expect("the root task timed the round trips")
 }
@@ -419,14 +437,143 @@ fn sleep_many_threads() -> Duration {
     elapsed
 }
 
-/// This process's peak resident set (`VmHWM`) in KiB.
-fn peak_rss_kib() -> u64 {
+/// tcp_echo at each of [`SCALING_CONNS`] on one runtime: (wall, CPU) µs per round trip.
+fn tcp_sweep<R: Net>(cfg: &Config) -> (Vec<f64>, Vec<f64>) {
+    let rt = R::build(cfg.workers);
+    SCALING_CONNS
+        .iter()
+        .map(|&conns| {
+            let per_conn = SCALING_ROUND_TRIPS / conns;
+            let s = measure_samples(cfg.runs, || tcp_echo_sized(&rt, conns, per_conn));
+            let us = |d: Duration| d.as_secs_f64() * 1e6 / SCALING_ROUND_TRIPS as f64;
+            (us(s.wall), us(s.cpu))
+        })
+        .unzip()
+}
+
+/// Waits in `read` until the client closes; a 16-byte buffer, so the task is mostly runtime.
+async fn idle_server<R: Net>(mut conn: R::Stream) {
+    let mut buf = [0; 16];
+    while R::read(&mut conn, &mut buf).await > 0 {}
+}
+
+/// One idle_conn_memory run: VmRSS (KiB) with the runtime, its listener and a few
+/// connections made and closed, then with [`IDLE_CONNS`] connections open and idle.
+fn idle_conns<R: Net>(workers: usize) -> (u64, u64) {
+    let rt = R::build(workers);
+    let rss = Arc::new(std::sync::Mutex::new((0, 0)));
+    let out = rss.clone();
+    time_in_task(&rt, |s| async move {
+        let (listener, addr) = R::listen().await;
+        let listener = Arc::new(listener);
+        // `n` connections, each served by an idle_server task; resolves once every one is
+        // accepted, with the client ends and the acceptor (which ends when the servers do).
+        let open = |n: usize| {
+            let (s, listener) = (s.clone(), listener.clone());
+            async move {
+                let (accepted, all_accepted) = async_channel::bounded::<()>(1);
+                let spawner = s.clone();
+                let acceptor = s.spawn(async move {
+                    let mut servers = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        let conn = R::accept(&listener).await;
+                        servers.push(spawner.spawn(idle_server::<R>(conn)));
+                    }
+                    accepted.send(()).await.expect("the opener waits");
+                    join_all(servers).await;
+                });
+                let mut clients = Vec::with_capacity(n);
+                for _ in 0..n {
+                    clients.push(R::connect(addr).await);
+                }
+                all_accepted.recv().await.expect("the acceptor reports");
+                (clients, acceptor)
+            }
+        };
+        // Warm up: whatever the first connections set up once is not billed to each one.
+        let (clients, acceptor) = open(16).await;
+        drop(clients);
+        acceptor.await;
+        R::sleep(SETTLE).await;
+        let before = status_kib("VmRSS");
+        let (clients, acceptor) = open(IDLE_CONNS).await;
+        // The server tasks were spawned as their connections came; each is parked in its
+        // `read` well within this.
+        R::sleep(SETTLE).await;
+        let after = status_kib("VmRSS");
+        drop(clients);
+        acceptor.await;
+        *out.lock().expect("not poisoned") = (before, after);
+    });
+    let rss = *rss.lock().expect("not poisoned");
+    rss
+}
+
+/// idle_conn_memory with a thread per server connection, blocked in `read`.
+fn idle_conns_threads() -> (u64, u64) {
+    let listener = StdListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    let open = |n: usize| {
+        let listener = listener.try_clone().expect("clone the listener");
+        let acceptor = thread::spawn(move || {
+            (0..n)
+                .map(|_| {
+                    let (mut conn, _) = listener.accept().expect("accept");
+                    thread::spawn(move || {
+                        let mut buf = [0; 16];
+                        while conn.read(&mut buf).expect("read") > 0 {}
+                    })
+                })
+                .collect::<Vec<_>>()
+        });
+        let clients: Vec<_> = (0..n)
+            .map(|_| StdStream::connect(addr).expect("connect"))
+            .collect();
+        (clients, acceptor.join().expect("the acceptor panicked"))
+    };
+    let join = |servers: Vec<thread::JoinHandle<()>>| {
+        for server in servers {
+            server.join().expect("a server thread panicked");
+        }
+    };
+    let (clients, servers) = open(16);
+    drop(clients);
+    join(servers);
+    thread::sleep(SETTLE);
+    let before = status_kib("VmRSS");
+    let (clients, servers) = open(IDLE_CONNS);
+    thread::sleep(SETTLE);
+    let after = status_kib("VmRSS");
+    drop(clients);
+    join(servers);
+    (before, after)
+}
+
+/// Child mode: one idle_conn_memory run, reported on stdout as `before_kib after_kib`.
+fn child_idle_conns(which: &str, workers: usize) {
+    let (before, after) = match which {
+        "runtime" => idle_conns::<Ours>(workers),
+        "tokio" => idle_conns::<Tokio>(workers),
+        "smol" => idle_conns::<Smol>(workers),
+        "threads" => idle_conns_threads(),
+        other => harness::usage("io", &format!("unknown runtime {other:?}")),
+    };
+    println!("{before} {after}");
+}
+
+/// A `kB` field of `/proc/self/status` (`VmRSS`, `VmHWM`), in KiB.
+fn status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/self/status")
+        .unwrap_or_else(|| panic!("{field} in /proc/self/status"))
+}
+
+/// This process's peak resident set (`VmHWM`) in KiB.
+fn peak_rss_kib() -> u64 {
+    status_kib("VmHWM")
 }
 
 /// The columns of the tables, in order.
@@ -447,33 +594,56 @@ fn child_sleep_many(which: &str, workers: usize) {
 
 /// Median wall time, start and peak RSS (KiB) of `runs` child processes.
 fn sleep_many_in_children(cfg: &Config, which: &str) -> (Duration, u64, u64) {
-    let exe = std::env::current_exe().expect("the bench binary's path");
     let (mut walls, mut starts, mut peaks) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..cfg.runs {
-        let out = Command::new(&exe)
-            .args(["--child", "sleep_many", which, "--workers"])
-            .arg(cfg.workers.to_string())
-            .output()
-            .expect("run a sleep_many child");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "sleep_many child for {which} failed ({}): {stdout}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let fields: Vec<u64> = stdout
-            .split_whitespace()
-            .map(|f| f.parse().expect("a number from the child"))
-            .collect();
+    for fields in in_children(cfg, "sleep_many", which) {
         let [wall_ns, start, peak] = fields[..] else {
-            panic!("sleep_many child for {which} printed {stdout:?}");
+            panic!("sleep_many child for {which} printed {fields:?}");
         };
         walls.push(Duration::from_nanos(wall_ns));
         starts.push(start);
         peaks.push(peak);
     }
     (median(walls), median(starts), median(peaks))
+}
+
+/// Bytes of resident memory per idle connection: the median over `runs` child processes.
+fn idle_conns_in_children(cfg: &Config, which: &str) -> u64 {
+    let per_conn = in_children(cfg, "idle_conns", which)
+        .into_iter()
+        .map(|fields| {
+            let [before, after] = fields[..] else {
+                panic!("idle_conns child for {which} printed {fields:?}");
+            };
+            after.saturating_sub(before) * 1024 / IDLE_CONNS as u64
+        })
+        .collect();
+    median(per_conn)
+}
+
+/// Runs `--runs` child processes of this binary for one workload and runtime; returns the
+/// numbers each printed on stdout.
+fn in_children(cfg: &Config, workload: &str, which: &str) -> Vec<Vec<u64>> {
+    let exe = std::env::current_exe().expect("the bench binary's path");
+    (0..cfg.runs)
+        .map(|_| {
+            let out = Command::new(&exe)
+                .args(["--child", workload, which, "--workers"])
+                .arg(cfg.workers.to_string())
+                .output()
+                .expect("run a child");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "{workload} child for {which} failed ({}): {stdout}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            stdout
+                .split_whitespace()
+                .map(|f| f.parse().expect("a number from the child"))
+                .collect()
+        })
+        .collect()
 }
 
 // ===== harness =====
@@ -516,6 +686,10 @@ fn main() {
     if let Some((workload, which)) = &cfg.child {
         match workload.as_str() {
             "sleep_many" => child_sleep_many(which, cfg.workers),
+            "idle_conns" => {
+                raise_fd_limit();
+                child_idle_conns(which, cfg.workers)
+            }
             other => harness::usage("io", &format!("no child workload {other:?}")),
         }
         return;
@@ -563,6 +737,49 @@ fn main() {
             "bar: wall runtime/best >= 1.00 ({verdict}: {vs_best:.2}); aim runtime/tokio >= 1.20 ({:.2})",
             wall[0] / wall[1]
         );
+    }
+
+    if cfg.wants("tcp_scaling") {
+        let limit = raise_fd_limit();
+        let needed = 2 * SCALING_CONNS[SCALING_CONNS.len() - 1] as u64 + 64;
+        assert!(
+            limit >= needed,
+            "tcp_scaling holds {needed} descriptors at once; the hard limit is {limit}"
+        );
+        println!(
+            "\ntcp_scaling: tcp_echo at each connection count, {SCALING_ROUND_TRIPS} round trips \
+             of {MSG} B in all at each, after one warm-up.\nµs per round trip, lower is better; \
+             per decade = how the cost per round trip grows per tenfold of connections."
+        );
+        let sweeps = [
+            tcp_sweep::<Ours>(&cfg),
+            tcp_sweep::<Tokio>(&cfg),
+            tcp_sweep::<Smol>(&cfg),
+        ];
+        let columns = ["runtime", "tokio", "smol"];
+        let wall = sweeps.clone().map(|(wall, _)| wall);
+        let cpu = sweeps.map(|(_, cpu)| cpu);
+        print_sweep("tcp_scaling", "µs", &SCALING_CONNS, &columns, &wall);
+        print_sweep("  per cpu-s", "cpu-µs", &SCALING_CONNS, &columns, &cpu);
+    }
+
+    if cfg.wants("idle_conn_memory") {
+        println!(
+            "\nidle_conn_memory: {IDLE_CONNS} loopback connections open and idle (a server task \
+             in read with a 16 B buffer each),\nresident memory added per connection, both ends; \
+             median of {runs} fresh processes. Lower is better."
+        );
+        let bytes = RUNTIMES.map(|r| idle_conns_in_children(&cfg, r));
+        print_row(
+            "workload",
+            RUNTIMES
+                .map(|r| format!("{r} B/conn"))
+                .into_iter()
+                .chain(["runtime/tokio".to_owned()]),
+        );
+        let cells = bytes.map(|b| b.to_string());
+        let ratio = format!("{:.2}", bytes[0] as f64 / bytes[1] as f64);
+        print_row("idle_conn", cells.into_iter().chain([ratio]));
     }
 
     if cfg.wants("timer_churn") {

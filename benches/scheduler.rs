@@ -8,6 +8,9 @@
 //! Each runtime is built once per workload, runs it once to warm up and then `--runs` times
 //! (default 5); the table shows the median. Absolute numbers move between machines and runs:
 //! compare the ratios, which are measured side by side in one process.
+//!
+//! spawn_scaling runs spawn_many_local at 10k, 100k and 1M tasks and prints the cost per task
+//! at each size and how it grows per tenfold (`per decade`: 1.00 = flat).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
@@ -19,11 +22,13 @@ use std::time::{Duration, Instant};
 #[path = "harness/mod.rs"]
 mod harness;
 use harness::rt::{
-    bench, done, expect_done, join_all, time_in_task, Job, Ours, Rt, Spawner, Tokio,
+    bench, done, expect_done, join_all, measure, time_in_task, Job, Ours, Rt, Spawner, Tokio,
 };
-use harness::{ms, print_row, Config, Smol};
+use harness::{ms, print_row, print_sweep, Config, Smol};
 
 const SPAWN_TASKS: usize = 100_000;
+/// The sizes of spawn_scaling: how spawning and joining cost grows with the number of tasks.
+const SPAWN_SWEEP: [usize; 3] = [10_000, 100_000, 1_000_000];
 const YIELD_TASKS: usize = 200;
 const YIELDS_PER_TASK: usize = 5_000;
 const PAIRS: usize = 1_000;
@@ -167,14 +172,26 @@ fn tokio_pair(rounds: usize) -> (impl Job, impl Job) {
 // ===== workloads =====
 
 fn spawn_many_local<R: Rt>(rt: &R) -> Duration {
+    spawn_from_task(rt, SPAWN_TASKS)
+}
+
+/// `tasks` tasks spawned from a task, all joined.
+fn spawn_from_task<R: Rt>(rt: &R, tasks: usize) -> Duration {
     let elapsed = time_in_task(rt, |s| async move {
-        let handles: Vec<_> = (0..SPAWN_TASKS)
-            .map(|_| s.spawn(async { done(1) }))
-            .collect();
+        let handles: Vec<_> = (0..tasks).map(|_| s.spawn(async { done(1) })).collect();
         join_all(handles).await;
     });
-    expect_done(SPAWN_TASKS, "spawn_many_local");
+    expect_done(tasks, "spawn_from_task");
     elapsed
+}
+
+/// spawn_many_local at each of [`SPAWN_SWEEP`]'s sizes on one runtime: ns per task.
+fn spawn_sweep<R: Rt>(cfg: &Config) -> Vec<f64> {
+    let rt = R::build(cfg.workers);
+    SPAWN_SWEEP
+        .iter()
+        .map(|&n| measure(cfg.runs, || spawn_from_task(&rt, n)).as_nanos() as f64 / n as f64)
+        .collect()
 }
 
 fn spawn_many_remote<R: Rt>(rt: &R) -> Duration {
@@ -326,6 +343,25 @@ fn main() {
         };
         println!("\nruntime/best <= 1.00 (meets): {}", list(meets));
         println!("runtime/best >  1.00 (misses): {}", list(misses));
+    }
+
+    if cfg.wants("spawn_scaling") {
+        println!(
+            "\nspawn_scaling: spawn_many_local at each size (tasks spawned from a task, all \
+             joined), ns per task, lower is better"
+        );
+        let costs = [
+            spawn_sweep::<Ours>(&cfg),
+            spawn_sweep::<Tokio>(&cfg),
+            spawn_sweep::<Smol>(&cfg),
+        ];
+        print_sweep(
+            "spawn_scaling",
+            "ns",
+            &SPAWN_SWEEP,
+            &["runtime", "tokio", "smol"],
+            &costs,
+        );
     }
 
     if cfg.wants("idle_task_memory") {

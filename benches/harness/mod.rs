@@ -201,3 +201,74 @@ impl Drop for Smol {
         }
     }
 }
+
+/// How the cost of one unit of work grows with the size of the work: a row per size with each
+/// column's cost per unit (and the first column over the second), then a `per decade` row:
+/// (cost at the largest size / cost at the smallest)^(1 / decades between them). 1.00 means
+/// the cost per unit stays flat as the work grows tenfold (total cost linear in the work);
+/// 1.20 means each tenfold makes every unit 20 % dearer. `costs[column][size]`.
+pub(crate) fn print_sweep(
+    name: &str,
+    unit: &str,
+    sizes: &[usize],
+    columns: &[&str],
+    costs: &[Vec<f64>],
+) {
+    assert!(sizes.len() >= 2, "a sweep needs two sizes");
+    assert!(
+        columns.len() >= 2
+            && costs.len() == columns.len()
+            && costs.iter().all(|c| c.len() == sizes.len()),
+        "a cost for every column at every size"
+    );
+    let header: Vec<String> = columns.iter().map(|c| format!("{c} {unit}")).collect();
+    let ratio_name = format!("{}/{}", columns[0], columns[1]);
+    print_row(
+        name,
+        header
+            .iter()
+            .map(String::as_str)
+            .chain([ratio_name.as_str()]),
+    );
+    for (j, size) in sizes.iter().enumerate() {
+        let cells = costs.iter().map(|c| format!("{:.2}", c[j]));
+        let ratio = format!("{:.2}", costs[0][j] / costs[1][j]);
+        print_row(&format!("  {}", count(*size)), cells.chain([ratio]));
+    }
+    let decades = (sizes[sizes.len() - 1] as f64 / sizes[0] as f64).log10();
+    let slopes: Vec<f64> = costs
+        .iter()
+        .map(|c| (c[c.len() - 1] / c[0]).powf(1.0 / decades))
+        .collect();
+    let cells = slopes.iter().map(|s| format!("{s:.2}"));
+    print_row(
+        "  per decade",
+        cells.chain([format!("{:.2}", slopes[0] / slopes[1])]),
+    );
+}
+
+/// `16`, `256`, `4k`, `100k`, `1M`: sizes as a sweep's rows name them.
+fn count(n: usize) -> String {
+    match n {
+        n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
+        n if n >= 1_000 && n % 1_000 == 0 => format!("{}k", n / 1_000),
+        n => n.to_string(),
+    }
+}
+
+/// Raises this process's soft limit on open descriptors to its hard limit, for workloads that
+/// hold thousands of sockets at once; returns the limit now in force.
+pub(crate) fn raise_fd_limit() -> u64 {
+    // SAFETY: all-zero bytes are a valid `rlimit` (two integers).
+    let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: `lim` is a valid, writable `rlimit` for the call to fill in.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    assert_eq!(rc, 0, "getrlimit: {}", std::io::Error::last_os_error());
+    if lim.rlim_cur < lim.rlim_max {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: `lim` is a valid `rlimit`; raising the soft limit up to the hard one is allowed.
+        let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+        assert_eq!(rc, 0, "setrlimit: {}", std::io::Error::last_os_error());
+    }
+    lim.rlim_cur as u64
+}
