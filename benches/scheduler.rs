@@ -27,6 +27,8 @@ use harness::rt::{
 use harness::{ms, print_row, print_sweep, Config, Smol};
 
 const SPAWN_TASKS: usize = 100_000;
+/// The plain threads spawn_remote_threads spawns from, SPAWN_TASKS / 4 each.
+const REMOTE_THREADS: usize = 4;
 /// The sizes of spawn_scaling: how spawning and joining cost grows with the number of tasks.
 const SPAWN_SWEEP: [usize; 3] = [10_000, 100_000, 1_000_000];
 const YIELD_TASKS: usize = 200;
@@ -206,6 +208,31 @@ fn spawn_many_remote<R: Rt>(rt: &R) -> Duration {
     elapsed
 }
 
+/// spawn_many_remote from [`REMOTE_THREADS`] plain threads at once, each spawning its share:
+/// the spawners contend on the runtime's injector, as in tokio's remote_spawn bench.
+fn spawn_remote_threads<R: Rt>(rt: &R) -> Duration {
+    let s = rt.spawner();
+    let start = Instant::now();
+    let spawners: Vec<_> = (0..REMOTE_THREADS)
+        .map(|_| {
+            let s = s.clone();
+            thread::spawn(move || {
+                (0..SPAWN_TASKS / REMOTE_THREADS)
+                    .map(|_| s.spawn_remote(async { done(1) }))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let handles = spawners
+        .into_iter()
+        .flat_map(|t| t.join().expect("a spawning thread panicked"))
+        .collect();
+    rt.block_on(join_all(handles));
+    let elapsed = start.elapsed();
+    expect_done(SPAWN_TASKS, "spawn_remote_threads");
+    elapsed
+}
+
 fn yield_many<R: Sched>(rt: &R) -> Duration {
     let elapsed = time_in_task(rt, |s| async move {
         let task = || async {
@@ -310,6 +337,7 @@ fn main() {
     let workloads = [
         workload!(spawn_many_local),
         workload!(spawn_many_remote),
+        workload!(spawn_remote_threads),
         workload!(yield_many),
         workload!(ping_pong),
         workload!(chained_spawn),
