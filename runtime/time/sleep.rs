@@ -31,7 +31,7 @@ use std::time::Duration;
 pub fn sleep(duration: Duration) -> Sleep {
     let handle = crate::driver::Handle::with_current(|driver| driver.time.clone());
     let deadline = deadline_after(&handle, duration);
-    Sleep::new(handle, deadline)
+    Sleep::new(handle, deadline, !duration.is_zero())
 }
 
 /// Waits until `deadline`. See [`sleep`].
@@ -52,7 +52,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 #[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
     let handle = crate::driver::Handle::with_current(|driver| driver.time.clone());
-    Sleep::new(handle, deadline.into_std())
+    Sleep::new(handle, deadline.into_std(), false)
 }
 
 /// `now + duration` on `handle`'s clock, saturating at a deadline decades away.
@@ -87,15 +87,22 @@ pub struct Sleep {
     handle: TimeHandle,
     /// Whether the node was ever inserted (only the owner touches this).
     registered: bool,
+    /// The deadline lay ahead of the clock when it was set (`sleep`/`timeout` with a positive
+    /// duration read the clock to make it): the first poll registers the timer without
+    /// reading the clock again. Timer churn (a timeout made, polled once, dropped) then costs
+    /// one clock read, not two.
+    ahead: bool,
     node: TimerNode,
 }
 
 impl Sleep {
-    pub(crate) fn new(handle: TimeHandle, deadline: std::time::Instant) -> Sleep {
+    /// A sleep until `deadline`; `ahead`: the caller saw that it lies in the future.
+    pub(crate) fn new(handle: TimeHandle, deadline: std::time::Instant, ahead: bool) -> Sleep {
         Sleep {
             deadline,
             handle,
             registered: false,
+            ahead,
             node: TimerNode::new(),
         }
     }
@@ -154,6 +161,7 @@ impl Sleep {
         // SAFETY: the node is never moved out; only plain fields are assigned.
         let this = unsafe { self.get_unchecked_mut() };
         this.deadline = deadline;
+        this.ahead = false;
         if !this.registered {
             return;
         }
@@ -196,8 +204,10 @@ impl Future for Sleep {
         // SAFETY: the node is pinned inside this `Sleep`, and we hold the wheel lock.
         let inner = unsafe { node.as_ref().inner() };
         // A deadline already past completes now, not at the driver's next turn (which a
-        // busy or stalled thread may not have taken yet).
-        let due = this.handle.now() >= this.deadline;
+        // busy or stalled thread may not have taken yet); one known to lie ahead when it was
+        // set is registered without asking the clock again (if it passed since, the driver
+        // fires it at its next turn, as any registered timer).
+        let due = (this.registered || !this.ahead) && this.handle.now() >= this.deadline;
         if !this.registered {
             this.registered = true;
             inner.when = this.handle.deadline_to_tick(this.deadline);

@@ -34,7 +34,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     let deadline = deadline_after(&handle, duration);
     Timeout {
         value: future,
-        delay: Sleep::new(handle, deadline),
+        delay: Sleep::new(handle, deadline, !duration.is_zero()),
     }
 }
 
