@@ -279,6 +279,40 @@ fn redis_idle_clients_and_subscribers_are_not_timed_out() {
     assert_eq!(got, message);
 }
 
+#[test]
+fn redis_idle_timeout_closes_silent_clients_but_not_subscribers() {
+    let server = Server::start("mini_redis", &["--idle-timeout", "1"]);
+    let mut idle = connect(server.addr);
+    let mut subscriber = connect(server.addr);
+    subscriber
+        .write_all(b"*2\r\n$9\r\nSUBSCRIBE\r\n$4\r\nnews\r\n")
+        .unwrap();
+    let subscribed = b"*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n";
+    let mut got = vec![0; subscribed.len()];
+    subscriber.read_exact(&mut got).unwrap();
+    assert_eq!(got, subscribed);
+    // The silent client is closed after its second of silence, without a reply; the bound
+    // on the read only turns a server that never closes it into a failure, not a hang.
+    idle.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut rest = Vec::new();
+    idle.read_to_end(&mut rest)
+        .expect("the idle client is closed, not left open");
+    assert!(rest.is_empty(), "closed without a reply: {rest:?}");
+    // The subscriber, silent as long, still gets what is published.
+    let mut publisher = connect(server.addr);
+    publisher
+        .write_all(b"*3\r\n$7\r\nPUBLISH\r\n$4\r\nnews\r\n$2\r\nhi\r\n")
+        .unwrap();
+    let mut reply = [0; 4];
+    publisher.read_exact(&mut reply).expect("PUBLISH's reply");
+    assert_eq!(&reply, b":1\r\n");
+    let message = b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n";
+    let mut got = vec![0; message.len()];
+    subscriber.read_exact(&mut got).expect("the message");
+    assert_eq!(got, message);
+}
+
 // ===== oversize and malformed requests =====
 
 #[test]

@@ -38,9 +38,11 @@
 //!   SECS` (default 10) of its first byte, or of the end of the command before it in the
 //!   same read: otherwise the client gets `-ERR command not complete within … s` and is
 //!   closed. So a slowloris (a byte now and then, on many connections) holds a slot for at
-//!   most that long. An idle client is not timed out (Redis's `timeout 0`): a subscriber,
-//!   or a `redis-cli` left open, waits as long as it likes. A client that takes none of a
-//!   reply for `--command-timeout` is closed.
+//!   most that long. By default an idle client is not timed out (Redis's `timeout 0`): a
+//!   subscriber, or a `redis-cli` left open, waits as long as it likes. With `--idle-timeout
+//!   SECS` (Redis's `timeout SECS`), a client that sends nothing for that long between
+//!   commands is closed, so silent clients can't hold every slot; subscribers are exempt,
+//!   as in Redis. A client that takes none of a reply for `--command-timeout` is closed.
 //! - Hostile input stays cheap: a length line past 64 KiB, a bulk length over 512 MiB
 //!   (2^62, say) or an argument count over 1M is a protocol error at once; a nested array
 //!   (`*1\r\n*1\r\n…`) is one too (requests are flat arrays of bulk strings), and input is
@@ -77,7 +79,7 @@ use limits::{write_all_within, ConnLimit};
 use runtime::net::{TcpListener, TcpStream};
 use runtime::sync::channel;
 use runtime::task::JoinHandle;
-use runtime::time::{timeout_at, Instant};
+use runtime::time::{timeout, timeout_at, Instant};
 
 // Explicit paths, relative to this file: they hold both when this is the example's crate root
 // and when `benches/redis.rs` includes this file as a module through `#[path]`.
@@ -118,10 +120,13 @@ async fn main() -> io::Result<()> {
             ("--command-timeout", Some(t)) if limits::parse_secs(&t).is_some() => {
                 caps.command_timeout = limits::parse_secs(&t).expect("checked above");
             }
+            ("--idle-timeout", Some(t)) if limits::parse_secs(&t).is_some() => {
+                caps.idle_timeout = limits::parse_secs(&t);
+            }
             _ => {
                 eprintln!(
                     "usage: mini_redis [--addr HOST:PORT] [--grace SECONDS] [--max-conns N] \
-                     [--command-timeout SECONDS]"
+                     [--command-timeout SECONDS] [--idle-timeout SECONDS]"
                 );
                 std::process::exit(2);
             }
@@ -136,13 +141,17 @@ async fn main() -> io::Result<()> {
     shutdown.run(serve(listener, conns, caps)).await
 }
 
-/// The server's limits on connections: `--max-conns` and `--command-timeout`.
+/// The server's limits on connections: `--max-conns`, `--command-timeout` and
+/// `--idle-timeout`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
     /// Connections open at most; more wait in the listen backlog.
     pub(crate) max_conns: usize,
     /// How long a command may take to arrive, and a write to make progress.
     pub(crate) command_timeout: Duration,
+    /// How long a client that is not subscribed may send nothing between commands (`None`:
+    /// for ever).
+    pub(crate) idle_timeout: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -150,6 +159,7 @@ impl Default for Limits {
         Limits {
             max_conns: limits::DEFAULT_MAX_CONNS,
             command_timeout: limits::DEFAULT_TIMEOUT,
+            idle_timeout: None,
         }
     }
 }
@@ -169,7 +179,7 @@ pub(crate) async fn serve(listener: TcpListener, conns: Connections, caps: Limit
                 let conn = conns.track();
                 let shared = shared.clone();
                 drop(runtime::spawn(async move {
-                    connection(stream, shared, conn, caps.command_timeout).await;
+                    connection(stream, shared, conn, caps).await;
                     drop(slot); // the slot frees once the connection is closed
                 }));
             }
@@ -227,8 +237,9 @@ const READ_BUF: usize = 16 * 1024;
 /// dropped.
 const QUERY_LIMIT: usize = 1 << 30;
 
-/// Serves one client; `limit` is `--command-timeout`.
-async fn connection(mut stream: TcpStream, shared: Arc<Shared>, conn: Conn, limit: Duration) {
+/// Serves one client within `caps`' time limits.
+async fn connection(mut stream: TcpStream, shared: Arc<Shared>, conn: Conn, caps: Limits) {
+    let limit = caps.command_timeout;
     // Replies are written whole, once per batch: Nagle would only delay them.
     let _ = stream.set_nodelay(true);
     let mut client = Client::new(shared);
@@ -243,10 +254,20 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>, conn: Conn, limi
         let Some(spare) = input.spare() else {
             return; // past the query-buffer limit
         };
+        let subscribed = client.inbox.is_some();
         let next = next_input(&mut stream, spare, client.inbox.as_ref().map(|(_, rx)| rx));
         let next = if idle {
             // Between commands (or subscribed): a shutdown closes the connection at once.
-            match conn.unless_stopping(next).await {
+            let waited = conn.unless_stopping(next);
+            let waited = match caps.idle_timeout {
+                Some(idle_limit) if !subscribed => match timeout(idle_limit, waited).await {
+                    Ok(waited) => waited,
+                    // Silent past `--idle-timeout`: closed without a word, as Redis does.
+                    Err(_elapsed) => return,
+                },
+                _ => waited.await,
+            };
+            match waited {
                 Some(next) => next,
                 // A command may be on its way: close as after a last reply, so it meets
                 // a FIN rather than a reset.
