@@ -456,6 +456,64 @@ fn dropping_the_last_permit_of_a_closed_channel_ends_every_receiver() {
 }
 
 #[test]
+fn a_reservation_woken_after_close_and_then_dropped_leaves_recv_ending() {
+    // The slot a dropped permit frees goes to a waiting reservation that is never polled
+    // again: the receiver of the closed channel must still end instead of waiting for it.
+    let (tx, rx) = channel::bounded::<u8>(1);
+    let first = tx.try_reserve().expect("room");
+    let (counter, waker) = CountingWaker::new();
+    let mut second = Box::pin(tx.reserve());
+    assert!(poll_pinned(second.as_mut(), &waker).is_pending());
+    rx.close();
+    drop(first);
+    assert!(counter.wakes() >= 1, "the waiting reservation is woken");
+    drop(second);
+    assert_eq!(
+        poll_once(std::pin::pin!(rx.recv())),
+        Poll::Ready(Err(RecvError))
+    );
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+}
+
+#[test]
+fn a_reservation_woken_after_close_reports_the_close() {
+    let (tx, rx) = channel::bounded::<u8>(1);
+    let first = tx.try_reserve().expect("room");
+    let (counter, waker) = CountingWaker::new();
+    let mut second = Box::pin(tx.reserve());
+    assert!(poll_pinned(second.as_mut(), &waker).is_pending());
+    rx.close();
+    assert!(counter.wakes() >= 1, "close wakes the waiting reservation");
+    drop(first);
+    assert!(matches!(
+        poll_pinned(second.as_mut(), &waker),
+        Poll::Ready(Err(SendError(())))
+    ));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+}
+
+#[test]
+fn reservations_and_queued_items_both_use_up_the_capacity() {
+    // What tokio's `Sender::capacity` counts (free slots) shows here as which sends still
+    // fit; our `capacity()` is the fixed bound and does not move.
+    let (tx, rx) = channel::bounded(3);
+    assert_eq!(tx.capacity(), Some(3));
+    let permit = tx.try_reserve().expect("room");
+    assert_eq!(tx.capacity(), Some(3));
+    tx.try_send(1).expect("two slots left");
+    tx.try_send(2).expect("one slot left");
+    assert_eq!(tx.try_send(3), Err(TrySendError::Full(3)));
+    assert!(tx.try_reserve().is_err(), "no slot for another permit");
+    assert_eq!((rx.len(), tx.capacity()), (2, Some(3)));
+    assert_eq!(rx.try_recv(), Ok(1));
+    tx.try_send(4).expect("a received item frees its slot");
+    permit.send(5);
+    assert_eq!(rx.len(), 3);
+    let got: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+    assert_eq!(got, [2, 4, 5]);
+}
+
+#[test]
 fn reserve_owned_outlives_the_borrow() {
     let (tx, rx) = channel::bounded(1);
     let permit = block_on(tx.clone().reserve_owned()).expect("open");
