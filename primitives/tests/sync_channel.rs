@@ -513,6 +513,79 @@ fn reservations_and_queued_items_both_use_up_the_capacity() {
     assert_eq!(got, [2, 4, 5]);
 }
 
+/// tokio's `failed_reserve_wakes_closed_receiver` / `cancelled_reserve_wakes_closed_receiver`:
+/// the only slot of a channel goes to a waiting reservation that is woken but not yet
+/// polled, then the channel closes. Here a reservation holds no slot until it is polled, so
+/// a receiver of the closed, empty channel ends at once; and still after the reservation
+/// fails (`poll_the_reservation`) or is dropped.
+fn a_woken_reservation_does_not_keep_a_closed_channel_open(poll_the_reservation: bool) {
+    let (tx, rx) = channel::bounded::<u8>(1);
+    let permit = tx.try_reserve().expect("room");
+    let (_, reserve_waker) = CountingWaker::new();
+    let mut reserve = Box::pin(tx.reserve());
+    assert!(poll_pinned(reserve.as_mut(), &reserve_waker).is_pending());
+    drop(permit);
+    rx.close();
+    let (_, recv_waker) = CountingWaker::new();
+    let mut recv = Box::pin(rx.recv());
+    assert_eq!(
+        poll_pinned(recv.as_mut(), &recv_waker),
+        Poll::Ready(Err(RecvError))
+    );
+    if poll_the_reservation {
+        assert!(matches!(
+            poll_pinned(reserve.as_mut(), &reserve_waker),
+            Poll::Ready(Err(SendError(())))
+        ));
+    } else {
+        drop(reserve);
+    }
+    assert_eq!(
+        poll_once(std::pin::pin!(rx.recv())),
+        Poll::Ready(Err(RecvError))
+    );
+}
+
+#[test]
+fn a_reservation_failing_after_close_leaves_the_receiver_ended() {
+    a_woken_reservation_does_not_keep_a_closed_channel_open(true);
+}
+
+#[test]
+fn a_reservation_dropped_after_close_leaves_the_receiver_ended() {
+    a_woken_reservation_does_not_keep_a_closed_channel_open(false);
+}
+
+#[test]
+fn releasing_the_last_owned_permit_of_a_closed_channel_ends_the_receiver() {
+    let (tx, rx) = channel::bounded::<u8>(4);
+    let permit = block_on(tx.clone().reserve_owned()).expect("open");
+    rx.close();
+    let (counter, waker) = CountingWaker::new();
+    let mut recv = Box::pin(rx.recv());
+    assert!(
+        poll_pinned(recv.as_mut(), &waker).is_pending(),
+        "a permit is out"
+    );
+    let sender = permit.release();
+    assert!(counter.wakes() >= 1);
+    assert_eq!(
+        poll_pinned(recv.as_mut(), &waker),
+        Poll::Ready(Err(RecvError))
+    );
+    drop((sender, tx));
+}
+
+#[test]
+fn handles_need_no_debug_or_clone_from_the_item_type() {
+    struct Plain;
+    for (tx, rx) in [channel::bounded::<Plain>(2), channel::unbounded::<Plain>()] {
+        assert!(!format!("{tx:?} {rx:?}").is_empty());
+        assert!(tx.clone().try_send(Plain).is_ok());
+        assert!(rx.clone().try_recv().is_ok());
+    }
+}
+
 #[test]
 fn reserve_owned_outlives_the_borrow() {
     let (tx, rx) = channel::bounded(1);
