@@ -57,13 +57,22 @@ pub(crate) fn try_with_current_handle<R>(f: impl FnOnce(&Handle) -> R) -> Option
 
 /// Makes `handle` current until the guard drops (nesting restores the previous one).
 pub(crate) fn set_current(handle: &Handle) -> SetCurrentGuard {
-    let id = CONTEXT.with(|cx| {
-        let id = cx.next_guard.get();
-        cx.next_guard.set(id + 1);
-        cx.entered.borrow_mut().push((id, handle.clone()));
-        id
-    });
-    SetCurrentGuard { id }
+    try_set_current(handle).expect("the thread's runtime context is being destroyed")
+}
+
+/// As [`set_current`], but `None` when this thread's context is already gone (a runtime
+/// dropped by a thread-local destructor as its thread exits): there is no current runtime
+/// to set then, and panicking inside a thread-local destructor would abort the process.
+pub(crate) fn try_set_current(handle: &Handle) -> Option<SetCurrentGuard> {
+    CONTEXT
+        .try_with(|cx| {
+            let id = cx.next_guard.get();
+            cx.next_guard.set(id + 1);
+            cx.entered.borrow_mut().push((id, handle.clone()));
+            id
+        })
+        .ok()
+        .map(|id| SetCurrentGuard { id })
 }
 
 /// Leaves the runtime it entered on drop: the current one is then the innermost runtime

@@ -99,7 +99,9 @@ impl Runtime {
 
     /// Runs `future` to completion on the current thread, driving the runtime meanwhile
     /// (the current-thread flavor runs its tasks here; the multi-thread flavor's workers
-    /// run them).
+    /// run them). On the current-thread flavor, several threads may call it at once: one
+    /// drives the runtime, the others poll their own future and take the driving over when
+    /// it returns.
     ///
     /// # Panics
     ///
@@ -220,8 +222,9 @@ impl Runtime {
         let started = std::time::Instant::now();
         match &self.flavor {
             Flavor::CurrentThread(ct) => {
-                // Futures dropped here see this runtime as current.
-                let _current = crate::context::set_current(&self.handle);
+                // Futures dropped here see this runtime as current, unless the runtime is
+                // dropped by a thread-local destructor after the thread's context is gone.
+                let _current = crate::context::try_set_current(&self.handle);
                 ct.shutdown();
             }
             Flavor::MultiThread(mt) => mt.shutdown(timeout),

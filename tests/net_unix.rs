@@ -243,3 +243,45 @@ rt_test!(bad_paths_are_errors, |rt| {
         });
     });
 });
+
+rt_test!(
+    a_read_pending_when_the_peer_goes_away_ends_instead_of_hanging,
+    |rt| {
+        // tokio's `epollhup` checks a connect pending while its listener goes away; on Linux a
+        // Unix connect never pends, so the same hang-up is checked on a read that is already
+        // waiting: when the other end of a pair drops, and when a listener is dropped with the
+        // connection still unaccepted in its backlog.
+        run_bounded("unix hang-up under a pending read", LIMIT, move || {
+            rt.block_on(async {
+                let mut buf = [0u8; 8];
+                let (mut a, b) = UnixStream::pair().unwrap();
+                {
+                    let mut read = std::pin::pin!(a.read(&mut buf));
+                    assert!(
+                        support::poll_once(read.as_mut()).await.is_pending(),
+                        "nothing to read yet"
+                    );
+                    drop(b);
+                    let n = guard("a read pending as the peer drops", read).await;
+                    assert_eq!(n.unwrap(), 0, "end of stream");
+                }
+
+                let path = SocketPath::new("hup");
+                let listener = UnixListener::bind(&path.0).unwrap();
+                let mut client = guard("connect", UnixStream::connect(&path.0))
+                    .await
+                    .unwrap();
+                let mut read = std::pin::pin!(client.read(&mut buf));
+                assert!(
+                    support::poll_once(read.as_mut()).await.is_pending(),
+                    "nothing to read yet"
+                );
+                drop(listener);
+                match guard("a read pending as the listener drops", read).await {
+                    Ok(n) => assert_eq!(n, 0, "end of stream"),
+                    Err(err) => assert_eq!(err.kind(), io::ErrorKind::ConnectionReset, "{err}"),
+                }
+            });
+        });
+    }
+);

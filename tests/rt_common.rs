@@ -1285,3 +1285,398 @@ rt_test!(
         });
     }
 );
+
+// ===== tokio rt_common: the cases not covered above =====
+
+/// tokio's `send_sync_bound`: a runtime and its handle can be shared between threads.
+#[test]
+fn runtime_and_handle_are_send_and_sync() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Runtime>();
+    shareable::<Handle>();
+}
+
+rt_test!(
+    a_runtime_built_inside_block_on_works_after_it_returns,
+    |rt, flavor| {
+        // tokio's `create_rt_in_block_on`.
+        let inner = rt.block_on(async move { flavor.build() });
+        let out = inner.block_on(async { runtime::spawn(async { 7 }).await });
+        assert_eq!(out.expect("task ran"), 7);
+        drop(inner);
+        assert_eq!(rt.block_on(async { 8 }), 8, "the outer runtime still runs");
+    }
+);
+
+rt_test!(
+    block_on_and_tasks_make_progress_while_a_task_never_stops_yielding,
+    |rt| {
+        // tokio's `complete_block_on_under_load`, `complete_task_under_load` and
+        // `spawn_from_other_thread_under_load`: a task that is always ready must not keep the
+        // root future, a woken task or a task spawned from a plain thread from running.
+        use runtime::sync::oneshot;
+        let handle = rt.handle().clone();
+        rt.block_on(async move {
+            let spinner = runtime::spawn(async {
+                loop {
+                    runtime::yield_now().await;
+                }
+            });
+
+            let (tx, rx) = oneshot::channel();
+            let waker = thread::spawn(move || tx.send(()));
+            support::guard("the root future woken from a thread", rx)
+                .await
+                .expect("sent");
+            waker.join().expect("thread").expect("receiver alive");
+
+            let (tx1, rx1) = oneshot::channel::<()>();
+            let (tx2, rx2) = oneshot::channel();
+            runtime::spawn(async move {
+                rx1.await.expect("sent");
+                tx2.send(()).expect("receiver alive");
+            });
+            let waker = thread::spawn(move || tx1.send(()));
+            support::guard("a task woken from a thread", rx2)
+                .await
+                .expect("sent");
+            waker.join().expect("thread").expect("receiver alive");
+
+            let (tx3, rx3) = oneshot::channel();
+            let spawner = thread::spawn(move || {
+                drop(handle.spawn(async move { tx3.send(()).expect("receiver alive") }));
+            });
+            support::guard("a task spawned from a thread", rx3)
+                .await
+                .expect("sent");
+            spawner.join().expect("thread");
+
+            spinner.abort();
+            assert!(spinner.await.expect_err("aborted").is_cancelled());
+        });
+    }
+);
+
+rt_test!(two_threads_in_block_on_at_once_both_finish, |rt| {
+    // tokio's `always_active_parker`: each root future needs the other one and a timer, so
+    // both callers must get the IO/time driver's events, whichever of them is parked on it.
+    use runtime::sync::oneshot;
+    let rt = Arc::new(rt);
+    support::run_bounded("two concurrent block_on callers", HANG_GUARD, move || {
+        let (tx1, rx1) = oneshot::channel();
+        let (tx2, rx2) = oneshot::channel();
+        let rt2 = rt.clone();
+        let first = thread::spawn(move || {
+            rt.block_on(async move {
+                rx2.await.expect("sent");
+                runtime::time::sleep(Duration::from_millis(5)).await;
+                tx1.send(()).expect("receiver alive");
+            })
+        });
+        let second = thread::spawn(move || {
+            rt2.block_on(async move {
+                tx2.send(()).expect("receiver alive");
+                runtime::time::sleep(Duration::from_millis(5)).await;
+                rx1.await.expect("sent");
+                runtime::time::sleep(Duration::from_millis(5)).await;
+            })
+        });
+        first.join().expect("first caller");
+        second.join().expect("second caller");
+    });
+});
+
+rt_test!(io_is_driven_while_tasks_keep_every_worker_busy, |rt| {
+    // tokio's `io_driver_called_when_under_load`: tasks that wake themselves on every poll
+    // keep the run queues full; socket readiness must still be delivered.
+    use runtime::net::{TcpListener, TcpStream};
+    for _ in 0..20 {
+        drop(rt.spawn(poll_fn::<(), _>(|cx| {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })));
+    }
+    rt.block_on(support::guard("a TCP exchange under load", async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = runtime::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            stream.write_all(b"hello world").await.expect("write");
+        });
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let mut got = [0; 11];
+        stream.read_exact(&mut got).await.expect("read");
+        assert_eq!(&got, b"hello world");
+        server.await.expect("server task");
+    }));
+});
+
+rt_test!(
+    handle_block_on_inside_spawn_blocking_drives_timers_and_sockets,
+    |rt| {
+        // tokio's `sleep_from_blocking` and `socket_from_blocking`.
+        use runtime::net::{TcpListener, TcpStream};
+        let handle = rt.handle().clone();
+        let out = rt.block_on(async move {
+            let job = runtime::spawn_blocking(move || {
+                handle.block_on(async {
+                    runtime::time::sleep(Duration::from_millis(1)).await;
+                    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                    let addr = listener.local_addr().expect("addr");
+                    let client = runtime::spawn(TcpStream::connect(addr));
+                    let (_server_side, _) = listener.accept().await.expect("accept");
+                    client.await.expect("task").expect("connect");
+                    5
+                })
+            });
+            support::guard("a blocking job driving a sleep and a socket", job).await
+        });
+        assert_eq!(out.expect("blocking job"), 5);
+    }
+);
+
+rt_test!(
+    shutdown_timeout_of_zero_returns_while_a_blocking_job_runs,
+    |rt| {
+        // tokio's `shutdown_timeout_0`.
+        let release = Latch::new();
+        let (started_tx, started_rx) = mpsc::channel();
+        let job = {
+            let release = release.clone();
+            rt.spawn_blocking(move || {
+                started_tx.send(()).expect("test alive");
+                release.wait_blocking();
+            })
+        };
+        started_rx
+            .recv_timeout(HANG_GUARD)
+            .expect("the blocking job never started");
+        drop(job);
+        support::run_bounded("shutdown_timeout(0)", HANG_GUARD, move || {
+            rt.shutdown_timeout(Duration::ZERO)
+        });
+        release.release();
+    }
+);
+
+rt_test!(
+    shutdown_after_a_sleep_does_not_wait_for_the_timer_thread,
+    |rt| {
+        // tokio's `shutdown_wakeup_time`: nothing is left to wait for, so even a very long
+        // shutdown_timeout returns at once (bounded here, not timed).
+        rt.block_on(async { runtime::time::sleep(Duration::from_millis(20)).await });
+        support::run_bounded("shutdown after a sleep", HANG_GUARD, move || {
+            rt.shutdown_timeout(Duration::from_secs(10_000))
+        });
+    }
+);
+
+rt_test!(
+    a_runtime_kept_in_a_thread_local_is_dropped_when_its_thread_exits,
+    |rt, flavor| {
+        // tokio's `runtime_in_thread_local`: the runtime's drop runs among the thread-local
+        // destructors, after the thread's other runtime state may be gone.
+        use std::cell::RefCell;
+        thread_local! {
+            static KEPT: RefCell<Option<Runtime>> = const { RefCell::new(None) };
+        }
+        let drops = DropCounter::new();
+        let guard = drops.guard();
+        support::run_bounded(
+            "a thread with a runtime in a thread-local",
+            HANG_GUARD,
+            move || {
+                thread::spawn(move || {
+                    drop(rt.spawn(async move {
+                        let _guard = guard;
+                        pending::<()>().await
+                    }));
+                    KEPT.with(|kept| *kept.borrow_mut() = Some(rt));
+                    // A second runtime, built and dropped on the same thread before it exits.
+                    let other = flavor.build();
+                    assert_eq!(other.block_on(async { 3 }), 3);
+                })
+                .join()
+                .expect("the thread exits cleanly");
+            },
+        );
+        assert_eq!(drops.count(), 1, "the pending task's future was dropped");
+    }
+);
+
+rt_test!(
+    udp_traffic_in_flight_while_the_runtime_shuts_down,
+    |_rt, flavor| {
+        // tokio's `io_notify_while_shutting_down`: readiness arriving for sockets whose tasks
+        // are being dropped must not panic or hang the shutdown.
+        use runtime::net::UdpSocket;
+        support::run_bounded("shutdowns with UDP traffic", HANG_GUARD, move || {
+            for _ in 0..3 {
+                let rt = flavor.build();
+                rt.block_on(async {
+                    let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+                    let addr = socket.local_addr().expect("addr");
+                    let sender = Arc::new(socket);
+                    let receiver = sender.clone();
+                    runtime::spawn(async move {
+                        let mut buf = [0];
+                        loop {
+                            receiver.recv_from(&mut buf).await.expect("recv");
+                            thread::sleep(Duration::from_millis(1));
+                        }
+                    });
+                    runtime::spawn(async move {
+                        loop {
+                            sender.send_to(&[0], addr).await.expect("send");
+                            runtime::time::sleep(Duration::from_millis(1)).await;
+                        }
+                    });
+                    runtime::time::sleep(Duration::from_millis(5)).await;
+                });
+                drop(rt);
+            }
+        });
+    }
+);
+
+rt_test!(
+    tasks_woken_from_another_thread_while_the_runtime_drops_are_all_dropped,
+    |_rt, flavor| {
+        // tokio's `shutdown_concurrent_spawn`: a thread completes the senders that pending
+        // tasks wait on while the runtime is being dropped.
+        use runtime::sync::oneshot;
+        const TASKS: usize = 1_000;
+        support::run_bounded(
+            "wake-ups racing the runtime's drop",
+            HANG_GUARD,
+            move || {
+                for _ in 0..3 {
+                    let rt = flavor.build();
+                    let drops = DropCounter::new();
+                    let senders: Vec<_> = (0..TASKS)
+                        .map(|_| {
+                            let (tx, rx) = oneshot::channel::<()>();
+                            let guard = drops.guard();
+                            drop(rt.spawn(async move {
+                                let _guard = guard;
+                                let _ = rx.await;
+                            }));
+                            tx
+                        })
+                        .collect();
+                    rt.block_on(runtime::yield_now());
+                    let (started_tx, started_rx) = mpsc::channel();
+                    let waker = thread::spawn(move || {
+                        started_tx.send(()).expect("test alive");
+                        for tx in senders {
+                            let _ = tx.send(());
+                        }
+                    });
+                    started_rx.recv().expect("the waking thread starts");
+                    drop(rt);
+                    waker.join().expect("waking thread");
+                    assert_eq!(drops.count(), TASKS, "every task's future was dropped");
+                }
+            },
+        );
+    }
+);
+
+/// tokio's `wake_by_ref_from_thread_local` / `wake_by_val_from_thread_local`: a waker of a
+/// runtime that is already gone is woken from a thread-local destructor as its thread exits.
+fn wake_from_a_thread_local_destructor(flavor: Flavor, by_ref: bool) {
+    use std::cell::RefCell;
+    struct WakeOnDrop {
+        waker: Option<Waker>,
+        by_ref: bool,
+        done: mpsc::Sender<()>,
+    }
+    impl Drop for WakeOnDrop {
+        fn drop(&mut self) {
+            let waker = self.waker.take().expect("stored");
+            if self.by_ref {
+                waker.wake_by_ref();
+            } else {
+                waker.wake();
+            }
+            let _ = self.done.send(());
+        }
+    }
+    thread_local! {
+        static STORED: RefCell<Option<WakeOnDrop>> = const { RefCell::new(None) };
+    }
+    let (done_tx, done_rx) = mpsc::channel();
+    let thread = thread::spawn(move || {
+        let rt = flavor.build();
+        let task = rt.spawn(poll_fn(move |cx| {
+            let stored = WakeOnDrop {
+                waker: Some(cx.waker().clone()),
+                by_ref,
+                done: done_tx.clone(),
+            };
+            STORED.with(|cell| *cell.borrow_mut() = Some(stored));
+            Poll::Ready(())
+        }));
+        rt.block_on(task).expect("task ran");
+    });
+    done_rx
+        .recv_timeout(HANG_GUARD)
+        .expect("the thread-local destructor ran and woke the waker");
+    thread.join().expect("the thread exits without a panic");
+}
+
+rt_test!(
+    a_waker_woken_by_ref_from_a_thread_local_destructor_is_harmless,
+    |_rt, flavor| {
+        wake_from_a_thread_local_destructor(flavor, true);
+    }
+);
+
+rt_test!(
+    a_waker_woken_by_value_from_a_thread_local_destructor_is_harmless,
+    |_rt, flavor| {
+        wake_from_a_thread_local_destructor(flavor, false);
+    }
+);
+
+rt_test!(
+    a_yielding_task_finishes_while_pairs_of_tasks_ping_pong,
+    |rt| {
+        // tokio's `ping_pong_saturation`: pairs that keep waking each other must not starve a
+        // task that yields (a "run next" slot that always wins would).
+        use runtime::sync::channel;
+        let running = Arc::new(AtomicBool::new(true));
+        rt.block_on(support::guard("ping-pong saturation", async {
+            let mut tasks = Vec::new();
+            for _ in 0..50 {
+                let (ping_tx, ping_rx) = channel::unbounded::<()>();
+                let (pong_tx, pong_rx) = channel::unbounded::<()>();
+                let running = running.clone();
+                tasks.push(runtime::spawn(async move {
+                    while running.load(SeqCst) {
+                        ping_tx.send(()).await.expect("partner alive");
+                        pong_rx.recv().await.expect("partner alive");
+                    }
+                    drop(ping_tx);
+                    assert!(pong_rx.recv().await.is_err(), "the partner stops too");
+                }));
+                tasks.push(runtime::spawn(async move {
+                    while ping_rx.recv().await.is_ok() {
+                        let _ = pong_tx.send(()).await;
+                    }
+                }));
+            }
+            runtime::spawn(async {
+                for _ in 0..5 {
+                    runtime::yield_now().await;
+                }
+            })
+            .await
+            .expect("the yielding task finishes");
+            running.store(false, SeqCst);
+            for task in tasks {
+                task.await.expect("pair task");
+            }
+        }));
+    }
+);

@@ -417,3 +417,39 @@ fn errors_and_debug() {
     fn send<T: Send>(_: &T) {}
     send(&wait);
 }
+
+// ===== Python's Barrier suite (Lib/test/lock_tests.py) =====
+
+#[test]
+fn no_thread_leaves_a_round_before_every_party_arrived_at_it() {
+    // Python's `multipass`: threads pass the barrier in lockstep, and it ends neither broken
+    // nor with anyone counted as waiting.
+    within(20, || {
+        const PARTIES: usize = 5;
+        const ROUNDS: usize = 10;
+        let barrier = Arc::new(Barrier::new(PARTIES));
+        let arrived = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..PARTIES)
+            .map(|_| {
+                let (barrier, arrived) = (barrier.clone(), arrived.clone());
+                thread::spawn(move || {
+                    for round in 0..ROUNDS {
+                        arrived.fetch_add(1, Ordering::SeqCst);
+                        barrier.wait_blocking().expect("not broken");
+                        let seen = arrived.load(Ordering::SeqCst);
+                        assert!(
+                            seen >= (round + 1) * PARTIES,
+                            "left round {round} after only {seen} arrivals"
+                        );
+                        barrier.wait_blocking().expect("not broken");
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("party");
+        }
+        assert_eq!(barrier.n_waiting(), 0);
+        assert!(!barrier.is_broken());
+    });
+}

@@ -456,6 +456,137 @@ fn dropping_the_last_permit_of_a_closed_channel_ends_every_receiver() {
 }
 
 #[test]
+fn a_reservation_woken_after_close_and_then_dropped_leaves_recv_ending() {
+    // The slot a dropped permit frees goes to a waiting reservation that is never polled
+    // again: the receiver of the closed channel must still end instead of waiting for it.
+    let (tx, rx) = channel::bounded::<u8>(1);
+    let first = tx.try_reserve().expect("room");
+    let (counter, waker) = CountingWaker::new();
+    let mut second = Box::pin(tx.reserve());
+    assert!(poll_pinned(second.as_mut(), &waker).is_pending());
+    rx.close();
+    drop(first);
+    assert!(counter.wakes() >= 1, "the waiting reservation is woken");
+    drop(second);
+    assert_eq!(
+        poll_once(std::pin::pin!(rx.recv())),
+        Poll::Ready(Err(RecvError))
+    );
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+}
+
+#[test]
+fn a_reservation_woken_after_close_reports_the_close() {
+    let (tx, rx) = channel::bounded::<u8>(1);
+    let first = tx.try_reserve().expect("room");
+    let (counter, waker) = CountingWaker::new();
+    let mut second = Box::pin(tx.reserve());
+    assert!(poll_pinned(second.as_mut(), &waker).is_pending());
+    rx.close();
+    assert!(counter.wakes() >= 1, "close wakes the waiting reservation");
+    drop(first);
+    assert!(matches!(
+        poll_pinned(second.as_mut(), &waker),
+        Poll::Ready(Err(SendError(())))
+    ));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+}
+
+#[test]
+fn reservations_and_queued_items_both_use_up_the_capacity() {
+    // What tokio's `Sender::capacity` counts (free slots) shows here as which sends still
+    // fit; our `capacity()` is the fixed bound and does not move.
+    let (tx, rx) = channel::bounded(3);
+    assert_eq!(tx.capacity(), Some(3));
+    let permit = tx.try_reserve().expect("room");
+    assert_eq!(tx.capacity(), Some(3));
+    tx.try_send(1).expect("two slots left");
+    tx.try_send(2).expect("one slot left");
+    assert_eq!(tx.try_send(3), Err(TrySendError::Full(3)));
+    assert!(tx.try_reserve().is_err(), "no slot for another permit");
+    assert_eq!((rx.len(), tx.capacity()), (2, Some(3)));
+    assert_eq!(rx.try_recv(), Ok(1));
+    tx.try_send(4).expect("a received item frees its slot");
+    permit.send(5);
+    assert_eq!(rx.len(), 3);
+    let got: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+    assert_eq!(got, [2, 4, 5]);
+}
+
+/// tokio's `failed_reserve_wakes_closed_receiver` / `cancelled_reserve_wakes_closed_receiver`:
+/// the only slot of a channel goes to a waiting reservation that is woken but not yet
+/// polled, then the channel closes. Here a reservation holds no slot until it is polled, so
+/// a receiver of the closed, empty channel ends at once; and still after the reservation
+/// fails (`poll_the_reservation`) or is dropped.
+fn a_woken_reservation_does_not_keep_a_closed_channel_open(poll_the_reservation: bool) {
+    let (tx, rx) = channel::bounded::<u8>(1);
+    let permit = tx.try_reserve().expect("room");
+    let (_, reserve_waker) = CountingWaker::new();
+    let mut reserve = Box::pin(tx.reserve());
+    assert!(poll_pinned(reserve.as_mut(), &reserve_waker).is_pending());
+    drop(permit);
+    rx.close();
+    let (_, recv_waker) = CountingWaker::new();
+    let mut recv = Box::pin(rx.recv());
+    assert_eq!(
+        poll_pinned(recv.as_mut(), &recv_waker),
+        Poll::Ready(Err(RecvError))
+    );
+    if poll_the_reservation {
+        assert!(matches!(
+            poll_pinned(reserve.as_mut(), &reserve_waker),
+            Poll::Ready(Err(SendError(())))
+        ));
+    } else {
+        drop(reserve);
+    }
+    assert_eq!(
+        poll_once(std::pin::pin!(rx.recv())),
+        Poll::Ready(Err(RecvError))
+    );
+}
+
+#[test]
+fn a_reservation_failing_after_close_leaves_the_receiver_ended() {
+    a_woken_reservation_does_not_keep_a_closed_channel_open(true);
+}
+
+#[test]
+fn a_reservation_dropped_after_close_leaves_the_receiver_ended() {
+    a_woken_reservation_does_not_keep_a_closed_channel_open(false);
+}
+
+#[test]
+fn releasing_the_last_owned_permit_of_a_closed_channel_ends_the_receiver() {
+    let (tx, rx) = channel::bounded::<u8>(4);
+    let permit = block_on(tx.clone().reserve_owned()).expect("open");
+    rx.close();
+    let (counter, waker) = CountingWaker::new();
+    let mut recv = Box::pin(rx.recv());
+    assert!(
+        poll_pinned(recv.as_mut(), &waker).is_pending(),
+        "a permit is out"
+    );
+    let sender = permit.release();
+    assert!(counter.wakes() >= 1);
+    assert_eq!(
+        poll_pinned(recv.as_mut(), &waker),
+        Poll::Ready(Err(RecvError))
+    );
+    drop((sender, tx));
+}
+
+#[test]
+fn handles_need_no_debug_or_clone_from_the_item_type() {
+    struct Plain;
+    for (tx, rx) in [channel::bounded::<Plain>(2), channel::unbounded::<Plain>()] {
+        assert!(!format!("{tx:?} {rx:?}").is_empty());
+        assert!(tx.clone().try_send(Plain).is_ok());
+        assert!(rx.clone().try_recv().is_ok());
+    }
+}
+
+#[test]
 fn reserve_owned_outlives_the_borrow() {
     let (tx, rx) = channel::bounded(1);
     let permit = block_on(tx.clone().reserve_owned()).expect("open");

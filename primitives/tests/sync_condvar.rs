@@ -488,3 +488,85 @@ fn futures_are_send_and_debug_prints() {
     drop(wait);
     assert!(format!("{cv:?}").contains("Condvar"));
 }
+
+// ===== Python's Condition suite (Lib/test/lock_tests.py) =====
+
+#[test]
+fn notify_counts_span_waiters_in_their_first_and_second_wait() {
+    // Five workers wait twice each, recording the phase they see when woken. notify(3) wakes
+    // three first waits; notify(5) then wakes the two left in their first wait and the three
+    // already in their second (FIFO); notify_all wakes the last two. Twice on one condvar.
+    let (m, cv) = (Mutex::new(0u32), Condvar::new());
+    for _round in 0..2 {
+        let first = std::sync::Mutex::new(Vec::new());
+        let second = std::sync::Mutex::new(Vec::new());
+        let mut workers: Vec<_> = (0..5)
+            .map(|_| {
+                let (m, cv, first, second) = (&m, &cv, &first, &second);
+                Some(Box::pin(async move {
+                    let guard = cv.wait(m.lock().await).await;
+                    first.lock().unwrap().push(*guard);
+                    drop(guard);
+                    let guard = cv.wait(m.lock().await).await;
+                    second.lock().unwrap().push(*guard);
+                }))
+            })
+            .collect();
+        // Polls every unfinished worker once; returns how many finished.
+        let mut poll_all = || {
+            let mut finished = 0;
+            for slot in workers.iter_mut() {
+                if slot
+                    .as_mut()
+                    .is_some_and(|w| poll_once(w.as_mut()).is_ready())
+                {
+                    *slot = None;
+                    finished += 1;
+                }
+            }
+            finished
+        };
+        let notify_in_phase = |phase: u32, notify: &dyn Fn() -> usize| {
+            let mut guard = m
+                .try_lock()
+                .expect("no worker holds the lock between polls");
+            *guard = phase;
+            let woken = notify();
+            drop(guard);
+            woken
+        };
+        assert_eq!(poll_all(), 0, "all in their first wait");
+        assert_eq!(notify_in_phase(1, &|| cv.notify(3)), 3);
+        assert_eq!(poll_all(), 0);
+        assert_eq!(*first.lock().unwrap(), [1; 3]);
+        assert!(second.lock().unwrap().is_empty());
+        assert_eq!(notify_in_phase(2, &|| cv.notify(5)), 5);
+        assert_eq!(poll_all(), 3, "the three in their second wait finish");
+        assert_eq!(*first.lock().unwrap(), [1, 1, 1, 2, 2]);
+        assert_eq!(*second.lock().unwrap(), [2; 3]);
+        assert_eq!(notify_in_phase(3, &|| cv.notify_all()), 2);
+        assert_eq!(poll_all(), 2, "the last two finish");
+        assert_eq!(*second.lock().unwrap(), [2, 2, 2, 3, 3]);
+    }
+}
+
+#[test]
+fn every_thread_in_a_timed_wait_times_out_when_nobody_notifies() {
+    let (m, cv) = (Mutex::new(0), Condvar::new());
+    thread::scope(|s| {
+        let waiters: Vec<_> = (0..5)
+            .map(|_| {
+                s.spawn(|| {
+                    let (mut guard, timed_out) =
+                        cv.wait_timeout_blocking(m.lock_blocking(), Duration::from_millis(20));
+                    *guard += 1; // the lock is held again when the wait returns
+                    timed_out
+                })
+            })
+            .collect();
+        for w in waiters {
+            assert!(w.join().expect("waiter"), "nobody notified: timed out");
+        }
+    });
+    assert_eq!(*m.try_lock().expect("free"), 5);
+}

@@ -381,3 +381,35 @@ fn a_waker_that_panics_does_not_keep_the_others_from_being_woken() {
     }
     assert_eq!(poll_once(first.as_mut()), Poll::Ready(()));
 }
+
+// ===== Python's Event suite (Lib/test/lock_tests.py) =====
+
+#[test]
+fn timed_waits_on_many_threads_report_clear_then_set() {
+    let event = Event::new();
+    let both_waits = |second: Duration| {
+        thread::scope(|s| {
+            let waits: Vec<_> = (0..5)
+                .map(|_| {
+                    s.spawn(|| {
+                        (
+                            event.wait_timeout_blocking(Duration::ZERO),
+                            event.wait_timeout_blocking(second),
+                        )
+                    })
+                })
+                .collect();
+            waits
+                .into_iter()
+                .map(|w| w.join().expect("waiter"))
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(
+        both_waits(Duration::from_millis(20)),
+        [(false, false); 5],
+        "a clear event times out, a zero timeout at once"
+    );
+    event.set();
+    assert_eq!(both_waits(Duration::from_secs(10)), [(true, true); 5]);
+}

@@ -4,7 +4,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::task::Poll;
 use std::thread;
 use std::time::Duration;
@@ -382,4 +382,105 @@ fn each_lock_spends_one_unit_of_coop_budget() {
     );
     hooks::set_budget(previous);
     assert!(poll_once(second.as_mut()).is_ready());
+}
+
+// ===== Python's Lock suite (Lib/test/lock_tests.py) =====
+
+#[test]
+fn try_lock_from_another_thread_fails_while_held() {
+    let m = Mutex::new(());
+    let guard = m.try_lock().expect("free");
+    thread::scope(|s| {
+        let refused = s.spawn(|| m.try_lock().is_err()).join().expect("thread");
+        assert!(refused, "another thread cannot take a held lock");
+    });
+    drop(guard);
+    thread::scope(|s| {
+        let taken = s.spawn(|| m.try_lock().is_ok()).join().expect("thread");
+        assert!(taken, "and can once it is released");
+    });
+}
+
+#[test]
+fn threads_blocked_in_lock_blocking_all_get_the_lock_after_the_release() {
+    let m = Arc::new(Mutex::new(0u32));
+    let guard = m.clone().try_lock_owned().expect("free");
+    let (done_tx, done_rx) = mpsc::channel();
+    let threads: Vec<_> = (0..5)
+        .map(|_| {
+            let (m, done) = (m.clone(), done_tx.clone());
+            thread::spawn(move || {
+                *m.lock_blocking() += 1;
+                done.send(()).expect("test alive");
+            })
+        })
+        .collect();
+    // Whether or not the threads have reached `lock_blocking` yet, none may get through while
+    // the guard lives: this short wait only gives a broken lock the chance to show.
+    assert_eq!(
+        done_rx.recv_timeout(Duration::from_millis(50)),
+        Err(mpsc::RecvTimeoutError::Timeout),
+        "a thread got the lock while it was held"
+    );
+    drop(guard);
+    for _ in 0..5 {
+        done_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("every blocked thread gets the lock once it is released");
+    }
+    for t in threads {
+        t.join().expect("locker");
+    }
+    assert_eq!(*m.try_lock().expect("free again"), 5);
+}
+
+#[test]
+fn the_holder_locking_again_waits_until_another_thread_unlocks() {
+    // Not re-entrant: a thread that locks again blocks until the first guard goes, and that
+    // guard (an owned one) may be dropped by another thread.
+    let m = Arc::new(Mutex::new(0));
+    let (guard_tx, guard_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel();
+    let holder = {
+        let m = m.clone();
+        thread::spawn(move || {
+            let first = block_on(m.clone().lock_owned());
+            guard_tx.send(first).expect("test alive");
+            *m.lock_blocking() += 1;
+            done_tx.send(()).expect("test alive");
+        })
+    };
+    let first = guard_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the holder locks");
+    // As above: the second lock must not succeed while `first` lives, however long we wait.
+    assert_eq!(
+        done_rx.recv_timeout(Duration::from_millis(50)),
+        Err(mpsc::RecvTimeoutError::Timeout),
+        "the second lock got through while the first guard lived"
+    );
+    drop(first);
+    done_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the second lock succeeds once another thread released the first");
+    holder.join().expect("holder");
+    assert_eq!(*m.try_lock().expect("free"), 1);
+}
+
+#[tokio::test]
+async fn a_timed_out_lock_leaves_the_mutex_unlocked_and_usable() {
+    // Python's `acquire(timeout=...)` is `time::timeout(d, m.lock())` here.
+    let m = Mutex::new(0);
+    let guard = m.lock().await;
+    assert!(
+        tokio::time::timeout(Duration::from_millis(10), m.lock())
+            .await
+            .is_err(),
+        "a held lock times out"
+    );
+    drop(guard);
+    assert!(!m.is_locked());
+    assert!(m.try_lock().is_ok());
+    let got = tokio::time::timeout(Duration::from_secs(10), m.lock()).await;
+    assert!(got.is_ok(), "a free lock is taken well within the timeout");
 }

@@ -405,3 +405,81 @@ fn tasks_on_a_thread_pool_and_an_async_join() {
         queue.close();
     });
 }
+
+// ===== Python's test_queue (Lib/test/test_queue.py) =====
+
+#[tokio::test]
+async fn timed_puts_on_a_full_queue_and_gets_on_an_empty_one_fail_and_change_nothing() {
+    // Python's `put(x, timeout=...)` / `get(timeout=...)` are `time::timeout` around `send` /
+    // `recv` here. Twice on one queue, as Python's basic test does.
+    let queue = Queue::bounded(2);
+    for _round in 0..2 {
+        queue.try_send(1).expect("room");
+        queue.try_send(2).expect("room");
+        let put = tokio::time::timeout(Duration::from_millis(10), queue.send(3)).await;
+        assert!(put.is_err(), "a put on a full queue times out");
+        assert_eq!(
+            (queue.len(), queue.unfinished()),
+            (2, 2),
+            "and adds nothing"
+        );
+        for expected in [1, 2] {
+            assert_eq!(queue.recv().await, Ok(expected));
+            queue.task_done().expect("one item taken");
+        }
+        let get = tokio::time::timeout(Duration::from_millis(10), queue.recv()).await;
+        assert!(get.is_err(), "a get on an empty queue times out");
+        assert!(queue.is_empty());
+        assert_eq!(queue.unfinished(), 0);
+        let put = tokio::time::timeout(Duration::from_secs(10), queue.send(4)).await;
+        assert_eq!(put, Ok(Ok(())), "a put with room goes through at once");
+        let get = tokio::time::timeout(Duration::from_secs(10), queue.recv()).await;
+        assert_eq!(get, Ok(Ok(4)));
+        queue.task_done().expect("taken");
+    }
+}
+
+#[test]
+fn join_can_be_repeated_with_workers_that_stop_on_a_sentinel() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::Arc;
+
+    within(20, || {
+        let queue = Queue::unbounded();
+        for _round in 0..2 {
+            let total = Arc::new(AtomicI64::new(0));
+            let workers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (queue, total) = (queue.clone(), total.clone());
+                    thread::spawn(move || loop {
+                        let item: i64 = queue.recv_blocking().expect("open");
+                        if item >= 0 {
+                            total.fetch_add(item, Ordering::SeqCst);
+                        }
+                        queue.task_done().expect("an item was taken");
+                        if item < 0 {
+                            return;
+                        }
+                    })
+                })
+                .collect();
+            for item in 0..100 {
+                queue.send_blocking(item).expect("open");
+            }
+            queue.join_blocking();
+            assert_eq!(
+                total.load(Ordering::SeqCst),
+                (0..100).sum::<i64>(),
+                "join returned before every item was processed"
+            );
+            for _ in 0..2 {
+                queue.send_blocking(-1).expect("open");
+            }
+            queue.join_blocking();
+            for worker in workers {
+                worker.join().expect("worker");
+            }
+        }
+        assert!(queue.task_done().is_err(), "nothing left to mark done");
+    });
+}

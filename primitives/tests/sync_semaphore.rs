@@ -534,3 +534,83 @@ fn each_granted_acquire_spends_one_unit_of_coop_budget() {
     hooks::set_budget(previous);
     assert!(poll_once(third.as_mut()).is_ready());
 }
+
+// ===== Python's Semaphore suite (Lib/test/lock_tests.py) =====
+
+#[test]
+fn blocked_threads_get_through_exactly_as_often_as_permits_are_added() {
+    // Seven permits, one kept by the test; ten threads each take and keep two, one at a time.
+    let sem = Arc::new(Semaphore::new(7));
+    sem.try_acquire().expect("free").forget();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let threads: Vec<_> = (0..10)
+        .map(|_| {
+            let (sem, tx) = (sem.clone(), tx.clone());
+            thread::spawn(move || {
+                for _ in 0..2 {
+                    sem.acquire_blocking().expect("open").forget();
+                    tx.send(()).expect("test alive");
+                }
+            })
+        })
+        .collect();
+    let arrivals = |n: usize| {
+        for _ in 0..n {
+            rx.recv_timeout(Duration::from_secs(10))
+                .expect("a thread gets a freshly added permit");
+        }
+    };
+    arrivals(6);
+    assert_eq!(sem.available_permits(), 0);
+    sem.add_permits(7);
+    arrivals(7);
+    assert_eq!(sem.available_permits(), 0);
+    sem.add_permits(6);
+    arrivals(6);
+    assert!(
+        sem.try_acquire().is_err(),
+        "19 taken, the last thread still waits"
+    );
+    sem.add_permits(1);
+    arrivals(1);
+    for t in threads {
+        t.join().expect("acquirer");
+    }
+    assert!(rx.try_recv().is_err(), "exactly 20 acquisitions");
+    assert_eq!(sem.available_permits(), 0);
+}
+
+#[test]
+fn try_acquire_from_many_threads_grants_exactly_the_free_permits() {
+    let sem = Semaphore::new(4);
+    let _kept = sem.try_acquire().expect("free");
+    let granted = AtomicUsize::new(0);
+    thread::scope(|s| {
+        for _ in 0..5 {
+            s.spawn(|| {
+                for _ in 0..2 {
+                    if let Ok(permit) = sem.try_acquire() {
+                        permit.forget();
+                        granted.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(granted.load(Ordering::SeqCst), 3);
+    assert_eq!(sem.available_permits(), 0);
+}
+
+#[test]
+fn permits_dropped_by_a_panic_are_given_back() {
+    // Python's `with sem:` gives the permit back on an exception.
+    let sem = Semaphore::new(2);
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        let _outer = sem.try_acquire().expect("free");
+        let _inner = sem.try_acquire().expect("free");
+        assert!(sem.try_acquire().is_err());
+        panic!("inside both");
+    }));
+    assert!(caught.is_err());
+    assert_eq!(sem.available_permits(), 2);
+}

@@ -31,7 +31,27 @@ use std::time::Duration;
 /// The scheduler as the `Runtime` owns it.
 pub(crate) struct CurrentThread {
     core: Mutex<Option<Box<Core>>>,
+    /// Threads in `block_on` waiting for the core while another thread drives; woken when
+    /// the core is handed back so one of them takes the driver over.
+    core_waiters: Mutex<Vec<Arc<CoreWaiter>>>,
     handle: Arc<Handle>,
+}
+
+/// A thread in `block_on` without the core: woken by its future's waker or by the core's
+/// return, whichever comes first.
+struct CoreWaiter {
+    thread: std::thread::Thread,
+    /// Set while it is in `core_waiters`, so repeated waits don't queue it twice.
+    queued: AtomicBool,
+}
+
+impl Wake for CoreWaiter {
+    fn wake(self: Arc<Self>) {
+        self.thread.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.thread.unpark();
+    }
 }
 
 /// Shared state; tasks hold an `Arc` of it.
@@ -116,6 +136,7 @@ impl CurrentThread {
         Ok((
             CurrentThread {
                 core: Mutex::new(Some(core)),
+                core_waiters: Mutex::new(Vec::new()),
                 handle: handle.clone(),
             },
             handle,
@@ -129,11 +150,70 @@ impl CurrentThread {
     /// Runs `future` to completion on this thread, running tasks while it waits.
     ///
     /// If another thread is already driving this runtime, `future` is polled on this
-    /// thread alone while that thread runs the tasks.
+    /// thread alone while that thread runs the tasks, and this thread takes the driving
+    /// over as soon as the other one hands the core back (otherwise the timers and IO this
+    /// future may still wait on would no longer be driven).
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let Some(core) = self.take_core() else {
-            return crate::coop::block_on(future);
-        };
+        let mut future = std::pin::pin!(future);
+        loop {
+            if let Some(core) = self.take_core() {
+                return self.drive(core, future);
+            }
+            if let Some(output) = self.poll_until_core_is_free(future.as_mut()) {
+                return output;
+            }
+        }
+    }
+
+    /// Polls `future` on this thread until it completes (`Some`) or the core is free to be
+    /// taken (`None`).
+    fn poll_until_core_is_free<F: Future>(
+        &self,
+        mut future: std::pin::Pin<&mut F>,
+    ) -> Option<F::Output> {
+        let waiter = Arc::new(CoreWaiter {
+            thread: std::thread::current(),
+            queued: AtomicBool::new(false),
+        });
+        let waker = Waker::from(waiter.clone());
+        let mut cx = TaskContext::from_waker(&waker);
+        loop {
+            if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
+                return Some(output);
+            }
+            // Queue first, then look: a core handed back after the look wakes this thread.
+            if !waiter.queued.swap(true, Ordering::AcqRel) {
+                self.lock_core_waiters().push(waiter.clone());
+            }
+            if self
+                .core
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some()
+            {
+                return None;
+            }
+            // A spurious unpark only costs another poll.
+            std::thread::park();
+        }
+    }
+
+    fn lock_core_waiters(&self) -> std::sync::MutexGuard<'_, Vec<Arc<CoreWaiter>>> {
+        self.core_waiters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Puts the core back for the next `block_on` and wakes the threads waiting for it.
+    fn return_core(&self, core: Box<Core>) {
+        *self.core.lock().unwrap_or_else(|e| e.into_inner()) = Some(core);
+        let waiters = std::mem::take(&mut *self.lock_core_waiters());
+        for waiter in waiters {
+            waiter.queued.store(false, Ordering::Release);
+            waiter.thread.unpark();
+        }
+    }
+
+    /// `block_on` with the core: runs tasks and the driver while `future` waits.
+    fn drive<F: Future>(&self, core: Box<Core>, future: std::pin::Pin<&mut F>) -> F::Output {
         let local = LocalQueue::new();
         if let Some(set) = self.handle.locals.find_current() {
             local.attach(set);
@@ -152,8 +232,10 @@ impl CurrentThread {
                     unreachable!()
                 };
                 cx.local.detach(&self.0.handle.locals);
-                if let Some(core) = cx.core.borrow_mut().take() {
-                    *self.0.core.lock().unwrap_or_else(|e| e.into_inner()) = Some(core);
+                // Taken out before the borrow ends: waking the waiters must not hold it.
+                let core = cx.core.borrow_mut().take();
+                if let Some(core) = core {
+                    self.0.return_core(core);
                 }
             }
         }
