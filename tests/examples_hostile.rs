@@ -254,11 +254,9 @@ fn redis_slowloris_is_cut_off_at_the_time_limit_and_others_are_served() {
     );
 }
 
-#[test]
-fn redis_idle_clients_and_subscribers_are_not_timed_out() {
-    let server = Server::start("mini_redis", &["--command-timeout", "1"]);
-    let mut idle = connect(server.addr);
-    let mut subscriber = connect(server.addr);
+/// A client subscribed to the channel `news`.
+fn subscribe(addr: SocketAddr) -> TcpStream {
+    let mut subscriber = connect(addr);
     subscriber
         .write_all(b"*2\r\n$9\r\nSUBSCRIBE\r\n$4\r\nnews\r\n")
         .unwrap();
@@ -266,41 +264,11 @@ fn redis_idle_clients_and_subscribers_are_not_timed_out() {
     let mut got = vec![0; subscribed.len()];
     subscriber.read_exact(&mut got).unwrap();
     assert_eq!(got, subscribed);
-    // Past the time limit with nothing sent: both are still served.
-    thread::sleep(Duration::from_millis(1500));
-    idle.write_all(b"*3\r\n$7\r\nPUBLISH\r\n$4\r\nnews\r\n$2\r\nhi\r\n")
-        .unwrap();
-    let mut reply = [0; 4];
-    idle.read_exact(&mut reply).expect("PUBLISH's reply");
-    assert_eq!(&reply, b":1\r\n");
-    let message = b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n";
-    let mut got = vec![0; message.len()];
-    subscriber.read_exact(&mut got).expect("the message");
-    assert_eq!(got, message);
+    subscriber
 }
 
-#[test]
-fn redis_idle_timeout_closes_silent_clients_but_not_subscribers() {
-    let server = Server::start("mini_redis", &["--idle-timeout", "1"]);
-    let mut idle = connect(server.addr);
-    let mut subscriber = connect(server.addr);
-    subscriber
-        .write_all(b"*2\r\n$9\r\nSUBSCRIBE\r\n$4\r\nnews\r\n")
-        .unwrap();
-    let subscribed = b"*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n";
-    let mut got = vec![0; subscribed.len()];
-    subscriber.read_exact(&mut got).unwrap();
-    assert_eq!(got, subscribed);
-    // The silent client is closed after its second of silence, without a reply; the bound
-    // on the read only turns a server that never closes it into a failure, not a hang.
-    idle.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut rest = Vec::new();
-    idle.read_to_end(&mut rest)
-        .expect("the idle client is closed, not left open");
-    assert!(rest.is_empty(), "closed without a reply: {rest:?}");
-    // The subscriber, silent as long, still gets what is published.
-    let mut publisher = connect(server.addr);
+/// `publisher` publishes `hi` on `news`: one subscriber counted, and `subscriber` gets it.
+fn publish_and_receive(publisher: &mut TcpStream, subscriber: &mut TcpStream) {
     publisher
         .write_all(b"*3\r\n$7\r\nPUBLISH\r\n$4\r\nnews\r\n$2\r\nhi\r\n")
         .unwrap();
@@ -311,6 +279,33 @@ fn redis_idle_timeout_closes_silent_clients_but_not_subscribers() {
     let mut got = vec![0; message.len()];
     subscriber.read_exact(&mut got).expect("the message");
     assert_eq!(got, message);
+}
+
+#[test]
+fn redis_idle_clients_and_subscribers_are_not_timed_out() {
+    let server = Server::start("mini_redis", &["--command-timeout", "1"]);
+    let mut idle = connect(server.addr);
+    let mut subscriber = subscribe(server.addr);
+    // Past the time limit with nothing sent: both are still served.
+    thread::sleep(Duration::from_millis(1500));
+    publish_and_receive(&mut idle, &mut subscriber);
+}
+
+#[test]
+fn redis_idle_timeout_closes_silent_clients_but_not_subscribers() {
+    let server = Server::start("mini_redis", &["--idle-timeout", "1"]);
+    let mut idle = connect(server.addr);
+    let mut subscriber = subscribe(server.addr);
+    // The silent client is closed after its second of silence, without a reply; the bound
+    // on the read only turns a server that never closes it into a failure, not a hang.
+    idle.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut rest = Vec::new();
+    idle.read_to_end(&mut rest)
+        .expect("the idle client is closed, not left open");
+    assert!(rest.is_empty(), "closed without a reply: {rest:?}");
+    // The subscriber, silent as long, still gets what is published.
+    publish_and_receive(&mut connect(server.addr), &mut subscriber);
 }
 
 // ===== oversize and malformed requests =====

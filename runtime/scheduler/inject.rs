@@ -243,24 +243,12 @@ mod loom_tests {
 
     use super::Inject;
     use crate::loom::atomic::{AtomicUsize, Ordering::SeqCst};
-    use crate::loom::Arc;
-    use crate::task_core::{new_task, Notified, Schedule, Task, TaskMeta};
+    use crate::loom::{Arc, Mutex};
+    use crate::task_core::loom_support::{notified, Unscheduled};
+    use crate::task_core::Notified;
     use loom::thread;
 
-    #[derive(Clone)]
-    struct Drop_;
-
-    impl Schedule for Drop_ {
-        fn release(&self, _task: &Task<Self>) -> Option<Task<Self>> {
-            None
-        }
-        fn schedule(&self, _task: Notified<Self>) {
-            unreachable!("these tasks are never woken")
-        }
-    }
-
-    /// Records its number when it runs; counts itself in `gone` when its future is dropped,
-    /// run or not.
+    /// Counts itself in `gone` when its task's future is dropped, run or not.
     struct Token {
         gone: Arc<AtomicUsize>,
     }
@@ -271,30 +259,24 @@ mod loom_tests {
         }
     }
 
+    /// A task that records `n` in `order` when it runs.
     fn task(
         n: usize,
-        order: &Arc<crate::loom::Mutex<Vec<usize>>>,
+        order: &Arc<Mutex<Vec<usize>>>,
         gone: &Arc<AtomicUsize>,
-    ) -> Notified<Drop_> {
+    ) -> Notified<Unscheduled> {
         let (order, token) = (order.clone(), Token { gone: gone.clone() });
-        let meta = TaskMeta::new(None, std::panic::Location::caller());
-        let (owned, notified, join) = new_task(
-            async move {
-                let _token = token;
-                order.lock().unwrap().push(n);
-            },
-            Drop_,
-            meta,
-        );
-        drop((owned, join));
-        notified
+        notified(async move {
+            let _token = token;
+            order.lock().unwrap().push(n);
+        })
     }
 
     #[test]
     fn loom_inject_pushers_and_consumer() {
         loom::model(|| {
-            let inject = Arc::new(Inject::<Drop_>::new());
-            let order = Arc::new(crate::loom::Mutex::new(Vec::new()));
+            let inject = Arc::new(Inject::<Unscheduled>::new());
+            let order = Arc::new(Mutex::new(Vec::new()));
             let gone = Arc::new(AtomicUsize::new(0));
             let batch = {
                 let (inject, order, gone) = (inject.clone(), order.clone(), gone.clone());
@@ -331,8 +313,8 @@ mod loom_tests {
     #[test]
     fn loom_inject_close_vs_push() {
         loom::model(|| {
-            let inject = Arc::new(Inject::<Drop_>::new());
-            let order = Arc::new(crate::loom::Mutex::new(Vec::new()));
+            let inject = Arc::new(Inject::<Unscheduled>::new());
+            let order = Arc::new(Mutex::new(Vec::new()));
             let gone = Arc::new(AtomicUsize::new(0));
             inject.push(task(1, &order, &gone));
             let pusher = {

@@ -22,6 +22,8 @@ mod trace;
 mod waker;
 
 #[cfg(all(test, runtime_loom))]
+pub(crate) mod loom_support;
+#[cfg(all(test, runtime_loom))]
 mod loom_tests;
 
 pub use error::JoinError;

@@ -101,40 +101,22 @@ mod loom_tests {
     use super::LifoSlot;
     use crate::loom::atomic::{AtomicUsize, Ordering::SeqCst};
     use crate::loom::Arc;
-    use crate::task_core::{new_task, Notified, Schedule, Task, TaskMeta};
+    use crate::task_core::loom_support::{notified, Unscheduled};
+    use crate::task_core::Notified;
     use loom::thread;
 
-    #[derive(Clone)]
-    struct Drop_;
-
-    impl Schedule for Drop_ {
-        fn release(&self, _task: &Task<Self>) -> Option<Task<Self>> {
-            None
-        }
-        fn schedule(&self, _task: Notified<Self>) {
-            unreachable!("these tasks are never woken")
-        }
-    }
-
-    fn task(runs: &Arc<AtomicUsize>) -> Notified<Drop_> {
+    fn task(runs: &Arc<AtomicUsize>) -> Notified<Unscheduled> {
         let runs = runs.clone();
-        let meta = TaskMeta::new(None, std::panic::Location::caller());
-        let (owned, notified, join) = new_task(
-            async move {
-                runs.fetch_add(1, SeqCst);
-            },
-            Drop_,
-            meta,
-        );
-        drop((owned, join));
-        notified
+        notified(async move {
+            runs.fetch_add(1, SeqCst);
+        })
     }
 
     #[test]
     fn loom_lifo_slot_worker_and_monitor() {
         loom::model(|| {
             let runs = Arc::new(AtomicUsize::new(0));
-            let slot = Arc::new(LifoSlot::<Drop_>::new(true));
+            let slot = Arc::new(LifoSlot::<Unscheduled>::new(true));
             assert!(slot.replace(task(&runs)).is_none());
             let monitor = {
                 let slot = slot.clone();
