@@ -206,11 +206,19 @@ impl Handle {
         self.io.unpark();
     }
 
-    /// Submits the SQEs pushed so far (a worker about to park without the driver).
+    /// A worker that can't take the driver (about to park on its condvar, or taking a
+    /// maintenance turn while another worker holds it) hands the SQEs pushed so far to the
+    /// driver's holder: it unparks the holder, whose turn submits them. The holder, not this
+    /// worker, then becomes their submitter, and the kernel runs a request's completion
+    /// work on its submitter's thread: the holder's `epoll_wait` is interrupted, it reaps
+    /// the completion in the same turn, and a worker sleeping on its condvar is not woken
+    /// just to post a completion for someone else to reap.
     pub(crate) fn flush_io(&self) {
         #[cfg(target_os = "linux")]
         if let Some(ring) = &self.uring {
-            ring.flush();
+            if ring.has_pending() {
+                self.io.unpark();
+            }
         }
     }
 

@@ -265,6 +265,17 @@ impl Ring {
         })
     }
 
+    /// Whether SQEs wait to be submitted.
+    pub(crate) fn has_pending(&self) -> bool {
+        let state = self.lock();
+        // SAFETY: the lock is held; the view is dropped before it is released.
+        let sq = unsafe { self.uring.submission_shared() };
+        let pending = !sq.is_empty();
+        drop(sq);
+        drop(state);
+        pending
+    }
+
     /// Submits every pushed SQE in one `io_uring_enter`, if there are any.
     pub(crate) fn flush(&self) {
         let state = self.lock();

@@ -36,6 +36,9 @@ use std::task::{ready, Context, Poll};
 /// the two.
 const RECV_MIN: usize = 4 * 1024;
 const RECV_MAX: usize = 64 * 1024;
+/// `IORING_RECVSEND_POLL_FIRST`: a read only waits when nothing was buffered, so the
+/// kernel's inline attempt would nearly always fail; arm the poll at once instead.
+const RECVSEND_POLL_FIRST: u16 = 1;
 /// The most bytes one write takes.
 pub(crate) const SEND_MAX: usize = 64 * 1024;
 
@@ -111,7 +114,9 @@ impl UringStream {
         let id = unsafe {
             self.ring
                 .start(fd, self.sock.clone(), buf, OpKind::Transfer, false, |ptr| {
-                    opcode::Recv::new(types::Fd(fd), ptr, cap).build()
+                    opcode::Recv::new(types::Fd(fd), ptr, cap)
+                        .ioprio(RECVSEND_POLL_FIRST)
+                        .build()
                 })
         }?;
         r.op = Some(id);

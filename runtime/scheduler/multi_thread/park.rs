@@ -91,7 +91,7 @@ impl Parker {
                 return;
             }
         }
-        // Someone else holds the driver: still hand our io_uring SQEs to the kernel.
+        // Someone else holds the driver: hand it our io_uring SQEs.
         self.inner.shared.handle.flush_io();
     }
 }
@@ -112,8 +112,8 @@ impl Inner {
                 return true;
             }
         }
-        // The driver is taken: submit the io_uring SQEs this worker's tasks pushed, or
-        // they would wait for the driver holder's next turn (maybe a long sleep).
+        // The driver is taken: hand the io_uring SQEs this worker's tasks pushed to its
+        // holder, or they would wait for its next turn (maybe a long sleep).
         self.shared.handle.flush_io();
         self.park_condvar();
         false
