@@ -28,16 +28,24 @@
 //! caller, a blocking-pool job) submits at once. Sends are submitted at once too: their
 //! bytes were reported written, and a task that then blocks its thread must not hold them
 //! back from the peer (an existing test does exactly that). Every driver turn reaps the
-//! completion queue and wakes the owners. So an echo round trip costs one
-//! `io_uring_enter` for the send plus a share of the batched enter that carries the
-//! recvs, against `read`, `write`, a `read` that returns `EAGAIN` and a share of
-//! `epoll_wait` on mio.
+//! completion queue and wakes the owners.
 //!
-//! Reads are borrowed-buffer reads: a recv lands in the stream's own buffer and is copied
-//! out, so the public API is unchanged; writes are copied into an owned buffer and
-//! reported written once the send is queued (the next write, `flush` or `close` waits for
-//! it and returns its error). See [`stream`] for why this keeps `AsyncWrite`'s contract
-//! and the cancel safety of `read` and `write`.
+//! Reads are borrowed-buffer reads: a recv (`IORING_RECVSEND_POLL_FIRST`, since a read
+//! reaches the ring only when nothing is buffered) lands in the stream's own buffer and is
+//! copied out, so the public API is unchanged. Writes go straight to the socket while it
+//! has room (one `send(2)`, as on mio); only a write that would block is copied into an
+//! owned buffer and sent through the ring, reported written once queued (the next write,
+//! `flush` or `close` waits for it and returns its error). See [`stream`] for why this
+//! keeps `AsyncWrite`'s contract and the cancel safety of `read` and `write`.
+//!
+//! # Where it stands (measured)
+//!
+//! On tcp_echo (`cargo bench --bench io`, 64 connections × 64-byte round trips, 2 workers)
+//! this driver does not beat the mio one: see BENCHMARKS.md for the figures. A recv per
+//! read arms a poll per round trip, and the kernel runs each completion's work on the
+//! submitting thread, so a multi-worker runtime sharing one ring pays wake-ups that epoll's
+//! readiness does not. The default stays [`IoDriver::Mio`](crate::IoDriver::Mio) for every
+//! path; the ring is there to be chosen, and to build on.
 //!
 //! # Cancellation and shutdown
 //!
@@ -61,8 +69,11 @@
 //!
 //! # Not (yet) done
 //!
-//! Multishot recv with a provided-buffer ring, registered files and `connect` through the
-//! ring: each would cut a copy or a syscall, none is measured yet.
+//! Multishot recv with a provided-buffer ring (one armed request per connection instead
+//! of one per read: the likeliest win), waiting in `io_uring_enter` with the reactor's
+//! epoll fd polled through the ring (so `COOP_TASKRUN` could drop the cross-thread
+//! completion work), registered files, an owned-buffer fast path for `io::copy`, and
+//! `connect` through the ring.
 
 pub(crate) mod listener;
 pub(crate) mod ring;
