@@ -11,7 +11,9 @@
 //!   the same runtime, nodelay on; round trips per second (higher is better), per second of
 //!   wall time and per second of the process's CPU time (the second row, which other load on
 //!   a shared machine disturbs far less). The threads column is std::net with a thread per
-//!   server connection and one per client.
+//!   server connection and one per client. A second table runs this runtime again with TCP
+//!   on the io_uring driver (`IoDriver::Uring`): "uring/best" is against the best of tokio,
+//!   smol and threads.
 //! - timer_churn: 100 000 `timeout(1 s, never-ready)` made, polled once (so the timer is
 //!   registered) and dropped, in one task; ms.
 //! - sleep_many: 10 000 tasks each sleeping 100 ms, all joined; wall time and peak RSS. Each
@@ -132,6 +134,71 @@ impl Net for Ours {
     }
     async fn write_all<'a>(s: &'a mut Self::Stream, buf: &'a [u8]) {
         s.write_all(buf).await.expect("write_all")
+    }
+}
+
+/// This runtime with TCP on the io_uring driver (`IoDriver::Uring`); everything else, and
+/// the `Net` operations, as [`Ours`].
+struct OursUring(runtime::Runtime);
+
+impl Rt for OursUring {
+    type Spawner = runtime::Handle;
+
+    fn build(workers: usize) -> Self {
+        let rt = runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .io_driver(runtime::IoDriver::Uring)
+            .build()
+            .expect("build the runtime");
+        if rt.metrics().io_driver != runtime::IoDriver::Uring {
+            eprintln!("runtime/uring: io_uring_setup failed here, this row runs on mio");
+        }
+        OursUring(rt)
+    }
+    fn spawner(&self) -> runtime::Handle {
+        self.0.handle().clone()
+    }
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        self.0.block_on(fut)
+    }
+}
+
+impl Net for OursUring {
+    type Listener = <Ours as Net>::Listener;
+    type Stream = <Ours as Net>::Stream;
+
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        Ours::sleep(duration)
+    }
+    fn timeout_polled_once() -> impl Future<Output = bool> + Send {
+        Ours::timeout_polled_once()
+    }
+    fn listen() -> impl Future<Output = (Self::Listener, SocketAddr)> + Send {
+        Ours::listen()
+    }
+    fn accept(listener: &Self::Listener) -> impl Future<Output = Self::Stream> + Send + '_ {
+        Ours::accept(listener)
+    }
+    fn connect(addr: SocketAddr) -> impl Future<Output = Self::Stream> + Send {
+        Ours::connect(addr)
+    }
+    fn read<'a>(
+        s: &'a mut Self::Stream,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = usize> + Send + 'a {
+        Ours::read(s, buf)
+    }
+    fn read_exact<'a>(
+        s: &'a mut Self::Stream,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = ()> + Send + 'a {
+        Ours::read_exact(s, buf)
+    }
+    fn write_all<'a>(
+        s: &'a mut Self::Stream,
+        buf: &'a [u8],
+    ) -> impl Future<Output = ()> + Send + 'a {
+        Ours::write_all(s, buf)
     }
 }
 
@@ -730,6 +797,28 @@ fn main() {
             let cells = [ours, tokio, smol, threads].map(|r| format!("{:.1}k", r / 1e3));
             let ratios = [ours / tokio, ours / best, ours / threads].map(|r| format!("{r:.2}"));
             print_row(row, cells.into_iter().chain(ratios));
+        }
+        // The same runtime with TCP on io_uring, as one more row: its rate and its ratios to
+        // this runtime on mio, to tokio and to the best peer.
+        let uring = bench_samples::<OursUring>(&cfg, tcp_echo);
+        let per = |d: Duration| (CONNS * ROUND_TRIPS) as f64 / d.as_secs_f64();
+        let (uring_wall, uring_cpu) = (per(uring.wall), per(uring.cpu));
+        println!(
+            "{:<12} | {:>14} | {:>14} | {:>14} | {:>14}",
+            "", "uring rt/s", "uring/mio", "uring/tokio", "uring/best"
+        );
+        for (row, u, r) in [
+            ("uring echo", uring_wall, wall),
+            ("  per cpu-s", uring_cpu, cpu),
+        ] {
+            let best = r[1].max(r[2]).max(r[3]);
+            let cells = [
+                format!("{:.1}k", u / 1e3),
+                format!("{:.2}", u / r[0]),
+                format!("{:.2}", u / r[1]),
+                format!("{:.2}", u / best),
+            ];
+            print_row(row, cells);
         }
         let vs_best = wall[0] / wall[1].max(wall[2]);
         let verdict = if vs_best >= 1.0 { "meets" } else { "misses" };

@@ -32,6 +32,53 @@ pub struct Builder {
     max_blocking_time: Option<Duration>,
     on_blocking: Option<crate::diag::monitor::ReportFn>,
     deadlock: crate::diag::DeadlockConfig,
+    io_driver: Option<IoDriver>,
+    fail_uring_setup: bool,
+}
+
+/// The IO driver a runtime runs its TCP sockets on, chosen with
+/// [`Builder::io_driver`] or the `RUNTIME_IO_DRIVER` environment variable (`mio` or
+/// `uring`); [`RuntimeMetrics::io_driver`](crate::RuntimeMetrics::io_driver) says which
+/// one a runtime got.
+///
+/// (Inside the crate, the mio driver is the `reactor`; this enum is the public choice.)
+///
+/// ```
+/// use runtime::IoDriver;
+/// let rt = runtime::Builder::new_current_thread().io_driver(IoDriver::Mio).build()?;
+/// assert_eq!(rt.metrics().io_driver, IoDriver::Mio);
+/// # std::io::Result::Ok(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IoDriver {
+    /// Readiness through `mio` (epoll on Linux): every socket, pipe and signal. The
+    /// default.
+    #[default]
+    Mio,
+    /// io_uring (Linux): TCP reads, writes and accepts complete through a ring, batched
+    /// into one `io_uring_enter` per driver turn; everything else stays on mio. Where
+    /// `io_uring_setup` fails (an old kernel, a seccomp filter, `kernel.io_uring_disabled`)
+    /// the runtime falls back to [`IoDriver::Mio`].
+    Uring,
+}
+
+impl IoDriver {
+    /// Reads `RUNTIME_IO_DRIVER`: `None` when unset or empty.
+    fn from_env() -> io::Result<Option<IoDriver>> {
+        match std::env::var("RUNTIME_IO_DRIVER") {
+            Err(_) => Ok(None),
+            Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "" => Ok(None),
+                "mio" | "epoll" => Ok(Some(IoDriver::Mio)),
+                "uring" | "io_uring" | "io-uring" => Ok(Some(IoDriver::Uring)),
+                other => Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("RUNTIME_IO_DRIVER={other:?}: expected `mio` or `uring`"),
+                )),
+            },
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +104,49 @@ impl Builder {
             max_blocking_time: None,
             on_blocking: None,
             deadlock: crate::diag::DeadlockConfig::default(),
+            io_driver: None,
+            fail_uring_setup: false,
         }
+    }
+
+    /// The IO driver for TCP sockets (default: [`IoDriver::Mio`], or what the
+    /// `RUNTIME_IO_DRIVER` environment variable says when this is not called).
+    ///
+    /// With [`IoDriver::Uring`], TCP streams and listeners run on io_uring; where the
+    /// kernel refuses `io_uring_setup`, the runtime falls back to mio, and
+    /// [`RuntimeMetrics::io_driver`](crate::RuntimeMetrics::io_driver) says so.
+    ///
+    /// ```
+    /// use runtime::IoDriver;
+    /// let rt = runtime::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .io_driver(IoDriver::Uring)
+    ///     .build()?;
+    /// let driver = rt.metrics().io_driver; // Uring, or Mio where the kernel says no
+    /// # let _ = driver;
+    /// rt.block_on(async {
+    ///     let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let mut client = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///     client.write_all(b"ping").await?;
+    ///     let mut buf = [0; 4];
+    ///     server.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"ping");
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn io_driver(mut self, driver: IoDriver) -> Builder {
+        self.io_driver = Some(driver);
+        self
+    }
+
+    /// Test hook: `io_uring_setup` "fails", so a runtime asked for io_uring falls back to
+    /// mio as it would on a kernel without it.
+    #[doc(hidden)]
+    pub fn io_uring_setup_fails(mut self, fails: bool) -> Builder {
+        self.fail_uring_setup = fails;
+        self
     }
 
     /// The work-stealing scheduler, one worker per core by default.
@@ -504,6 +593,13 @@ impl Builder {
             start_paused: self.start_paused,
             monitor: None,
             deadlock: self.deadlock.clone(),
+            io: crate::driver::IoConfig {
+                driver: match self.io_driver {
+                    Some(driver) => driver,
+                    None => IoDriver::from_env()?.unwrap_or_default(),
+                },
+                fail_uring_setup: self.fail_uring_setup,
+            },
         };
         let threshold = match self.max_blocking_time {
             Some(max) => Some(max),
@@ -566,6 +662,7 @@ impl fmt::Debug for Builder {
             .field("start_paused", &self.start_paused)
             .field("max_blocking_time", &self.max_blocking_time)
             .field("detect_deadlocks", &self.deadlock.detect)
+            .field("io_driver", &self.io_driver)
             .finish_non_exhaustive()
     }
 }

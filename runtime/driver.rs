@@ -11,6 +11,13 @@
 //! non-blocking turn first, and if nothing arrived and no blocking job is in flight it
 //! jumps the clock to the next timer instead of sleeping (see `time::clock`).
 //!
+//! With the io_uring driver selected (`crate::uring`), the ring sits beside the reactor:
+//! every turn first submits the SQEs tasks pushed since the last one (one
+//! `io_uring_enter`), and after the reactor's wait reaps the completion queue and wakes
+//! the owners. An eventfd the kernel signals on completions is registered with the
+//! reactor, so a parked driver wakes for them. A worker about to park without the driver submits through
+//! [`Handle::flush_io`].
+//!
 //! Resources reach their driver through [`Handle::with_current`], the one place that looks
 //! the current runtime up for them.
 //!
@@ -18,15 +25,19 @@
 //! thread, or whichever multi-thread worker took it); the other workers park on their own
 //! condvars.
 
-use crate::reactor::{IoDriver, IoHandle};
+use crate::reactor::{IoHandle, Reactor};
 use crate::time::clock::Clock;
 use crate::time::driver::{TimeDriver, TimeHandle};
 use std::io;
 use std::time::Duration;
 
 pub(crate) struct Driver {
-    io: IoDriver,
+    io: Reactor,
     time: TimeDriver,
+    #[cfg(target_os = "linux")]
+    uring: Option<std::sync::Arc<crate::uring::Ring>>,
+    #[cfg(target_os = "linux")]
+    wake: Vec<std::task::Waker>,
 }
 
 /// Reaches the drivers from any thread: registers IO and timers, and unparks.
@@ -34,20 +45,69 @@ pub(crate) struct Driver {
 pub(crate) struct Handle {
     pub(crate) io: IoHandle,
     pub(crate) time: TimeHandle,
+    /// The io_uring ring, when the runtime runs TCP on it.
+    #[cfg(target_os = "linux")]
+    pub(crate) uring: Option<std::sync::Arc<crate::uring::Ring>>,
+}
+
+/// How the runtime asked for its IO driver.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct IoConfig {
+    pub(crate) driver: crate::IoDriver,
+    /// Test hook: behave as if `io_uring_setup` failed.
+    pub(crate) fail_uring_setup: bool,
 }
 
 impl Driver {
     /// A driver whose timers run on `clock`.
-    pub(crate) fn new(clock: Clock) -> io::Result<(Driver, Handle)> {
-        let (io, io_handle) = IoDriver::new()?;
+    pub(crate) fn new(clock: Clock, io_config: IoConfig) -> io::Result<(Driver, Handle)> {
+        let (io, io_handle) = Reactor::new()?;
         let (time, time_handle) = TimeDriver::new(io_handle.clone(), clock);
+        #[cfg(target_os = "linux")]
+        let uring = Self::new_ring(&io_handle, io_config)?;
+        #[cfg(not(target_os = "linux"))]
+        let _ = io_config;
         Ok((
-            Driver { io, time },
+            Driver {
+                io,
+                time,
+                #[cfg(target_os = "linux")]
+                uring: uring.clone(),
+                #[cfg(target_os = "linux")]
+                wake: Vec::new(),
+            },
             Handle {
                 io: io_handle,
                 time: time_handle,
+                #[cfg(target_os = "linux")]
+                uring,
             },
         ))
+    }
+
+    /// The ring, if asked for and `io_uring_setup` works; `None` falls back to mio.
+    #[cfg(target_os = "linux")]
+    fn new_ring(
+        io: &IoHandle,
+        config: IoConfig,
+    ) -> io::Result<Option<std::sync::Arc<crate::uring::Ring>>> {
+        if config.driver != crate::IoDriver::Uring {
+            return Ok(None);
+        }
+        let ring = if config.fail_uring_setup {
+            Err(io::Error::from_raw_os_error(libc::ENOSYS))
+        } else {
+            crate::uring::Ring::new()
+        };
+        match ring {
+            Ok(ring) => {
+                io.watch_ring(ring.wake_fd())?;
+                Ok(Some(std::sync::Arc::new(ring)))
+            }
+            // ENOSYS, EPERM, ENOMEM, EINVAL (an old kernel's flags): mio it is, which
+            // `RuntimeMetrics::io_driver` reports.
+            Err(_) => Ok(None),
+        }
     }
 
     /// Waits for IO, a timer or an unpark.
@@ -60,7 +120,35 @@ impl Driver {
         self.turn(Some(timeout));
     }
 
-    fn turn(&mut self, limit: Option<Duration>) {
+    fn turn(&mut self, mut limit: Option<Duration>) {
+        #[cfg(target_os = "linux")]
+        if let Some(ring) = &self.uring {
+            // One `io_uring_enter` for everything pushed since the last turn; completions
+            // already there make this turn a non-blocking one.
+            ring.flush();
+            if self.reap() > 0 {
+                limit = Some(Duration::ZERO);
+            }
+        }
+        self.turn_inner(limit);
+        #[cfg(target_os = "linux")]
+        self.reap();
+    }
+
+    /// Reaps the ring's completions and wakes their owners; how many there were.
+    #[cfg(target_os = "linux")]
+    fn reap(&mut self) -> usize {
+        let Some(ring) = &self.uring else {
+            return 0;
+        };
+        let n = ring.reap(&mut self.wake);
+        for waker in self.wake.drain(..) {
+            crate::util::wake_contained(waker);
+        }
+        n
+    }
+
+    fn turn_inner(&mut self, limit: Option<Duration>) {
         if self.time.is_paused() {
             self.turn_paused(limit);
             return;
@@ -96,6 +184,10 @@ impl Driver {
     pub(crate) fn shutdown(&mut self) {
         self.time.shutdown();
         self.io.shutdown();
+        #[cfg(target_os = "linux")]
+        if let Some(ring) = &self.uring {
+            ring.shutdown();
+        }
     }
 }
 
@@ -112,6 +204,58 @@ impl Handle {
 
     pub(crate) fn unpark(&self) {
         self.io.unpark();
+    }
+
+    /// A worker that can't take the driver (about to park on its condvar, or taking a
+    /// maintenance turn while another worker holds it) hands the SQEs pushed so far to the
+    /// driver's holder: it unparks the holder, whose turn submits them. The holder, not this
+    /// worker, then becomes their submitter, and the kernel runs a request's completion
+    /// work on its submitter's thread: the holder's `epoll_wait` is interrupted, it reaps
+    /// the completion in the same turn, and a worker sleeping on its condvar is not woken
+    /// just to post a completion for someone else to reap.
+    pub(crate) fn flush_io(&self) {
+        #[cfg(target_os = "linux")]
+        if let Some(ring) = &self.uring {
+            if ring.has_pending() {
+                self.io.unpark();
+            }
+        }
+    }
+
+    /// The IO driver sockets use.
+    pub(crate) fn io_driver(&self) -> crate::IoDriver {
+        #[cfg(target_os = "linux")]
+        if self.uring.is_some() {
+            return crate::IoDriver::Uring;
+        }
+        crate::IoDriver::Mio
+    }
+
+    /// Operations in the ring's slab (in flight, orphaned, or done and not yet taken).
+    pub(crate) fn io_ops(&self) -> usize {
+        #[cfg(target_os = "linux")]
+        if let Some(ring) = &self.uring {
+            return ring.in_flight();
+        }
+        0
+    }
+
+    /// Streams and listeners on the ring.
+    pub(crate) fn io_sockets(&self) -> usize {
+        #[cfg(target_os = "linux")]
+        if let Some(ring) = &self.uring {
+            return ring.sockets();
+        }
+        0
+    }
+
+    /// Completions the ring delivered.
+    pub(crate) fn io_completions(&self) -> u64 {
+        #[cfg(target_os = "linux")]
+        if let Some(ring) = &self.uring {
+            return ring.completions();
+        }
+        0
     }
 }
 

@@ -262,6 +262,8 @@ mod runtime;
 mod runtime_config;
 mod scheduler;
 mod task_core;
+#[cfg(target_os = "linux")]
+mod uring;
 mod util;
 
 #[cfg(any(feature = "hyper", feature = "tokio-io"))]
@@ -278,7 +280,7 @@ pub mod sync;
 pub mod task;
 pub mod time;
 
-pub use builder::Builder;
+pub use builder::{Builder, IoDriver};
 pub use handle::{EnterGuard, Handle, TryCurrentError};
 pub use local_runtime::LocalRuntime;
 pub use metrics::RuntimeMetrics;

@@ -34,10 +34,19 @@ pub struct RuntimeMetrics {
     pub busy_blocking_threads: usize,
     /// Blocking jobs waiting for a thread.
     pub blocking_queue_depth: usize,
-    /// IO readiness events the reactor dispatched.
+    /// IO readiness events the reactor dispatched, plus completions the io_uring driver
+    /// reaped.
     pub io_events: u64,
-    /// IO resources (sockets) registered with the reactor now.
+    /// IO resources (sockets) registered with the reactor now, plus the TCP streams and
+    /// listeners on the io_uring driver.
     pub io_registrations: usize,
+    /// The IO driver TCP sockets run on: [`IoDriver::Uring`](crate::IoDriver::Uring) only
+    /// if it was asked for and `io_uring_setup` worked (else the runtime fell back to
+    /// [`IoDriver::Mio`](crate::IoDriver::Mio)).
+    pub io_driver: crate::IoDriver,
+    /// io_uring operations the ring holds now: in flight, cancelled and awaiting their
+    /// completion, or completed and not yet taken by their socket (0 on mio).
+    pub io_ops: usize,
 }
 
 impl RuntimeMetrics {
@@ -52,8 +61,11 @@ impl RuntimeMetrics {
             ..RuntimeMetrics::default()
         };
         let io = &handle.driver().io;
-        m.io_events = io.events();
-        m.io_registrations = io.registered();
+        let driver = handle.driver();
+        m.io_events = io.events() + driver.io_completions();
+        m.io_registrations = io.registered() + driver.io_sockets();
+        m.io_driver = driver.io_driver();
+        m.io_ops = driver.io_ops();
         match handle {
             scheduler::Handle::CurrentThread(h) => {
                 m.workers = 1;

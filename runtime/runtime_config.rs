@@ -22,4 +22,6 @@ pub(crate) struct Config {
     pub(crate) monitor: Option<crate::diag::monitor::MonitorConfig>,
     /// `detect_deadlocks` and `on_deadlock`.
     pub(crate) deadlock: crate::diag::DeadlockConfig,
+    /// Which IO driver sockets run on.
+    pub(crate) io: crate::driver::IoConfig,
 }

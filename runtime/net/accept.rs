@@ -38,9 +38,18 @@ pub(crate) async fn accept<E, R>(
 where
     E: mio::event::Source,
 {
+    with_backoff(|cx| io.poll_io(cx, Direction::Read, &mut accept)).await
+}
+
+/// Polls `attempt` until it returns something other than a resource-exhaustion error,
+/// sleeping (with a doubling backoff) after each such error (the io_uring listener's
+/// accept shares it).
+pub(crate) async fn with_backoff<R>(
+    mut attempt: impl FnMut(&mut std::task::Context<'_>) -> std::task::Poll<io::Result<R>>,
+) -> io::Result<R> {
     let mut backoff = BACKOFF_MIN;
     loop {
-        match std::future::poll_fn(|cx| io.poll_io(cx, Direction::Read, &mut accept)).await {
+        match std::future::poll_fn(&mut attempt).await {
             Err(err) if is_resource_exhaustion(&err) => {
                 crate::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(BACKOFF_MAX);

@@ -1,9 +1,67 @@
 //! The read/write operations every byte stream shares (TCP, Unix, and their halves),
-//! written once over `PollEvented` and stamped onto each type by the macros below.
+//! written once over [`StreamIo`] and stamped onto each type by the macros below.
+//!
+//! `StreamIo` is what a stream's engine provides: `PollEvented` (readiness, mio) for
+//! every stream, and for TCP also the io_uring stream (`net::tcp::stream::TcpIo`).
 
 use crate::reactor::{Direction, PollEvented};
 use std::io::{self, Read, Write};
 use std::task::{Context, Poll};
+
+/// The engine under a byte stream: what the macros below call.
+pub(crate) trait StreamIo {
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>>;
+    /// Waits until the bytes reported written are handed to the socket (at once for
+    /// readiness-based engines, which write straight to it).
+    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize>;
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
+    fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<io::Result<()>>;
+}
+
+impl<E> StreamIo for PollEvented<E>
+where
+    E: mio::event::Source,
+    for<'a> &'a E: Read + Write,
+{
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        poll_read(self, cx, buf)
+    }
+
+    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        poll_write(self, cx, buf)
+    }
+
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_write_vectored(self, cx, bufs)
+    }
+
+    fn poll_flush(&self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        try_read(self, buf)
+    }
+
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        try_write(self, buf)
+    }
+
+    fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<io::Result<()>> {
+        PollEvented::poll_ready(self, cx, direction).map_ok(drop)
+    }
+}
 
 pub(crate) fn poll_read<E>(
     io: &PollEvented<E>,
@@ -74,7 +132,7 @@ where
     })
 }
 
-/// Inherent async read methods for a type with `fn poll_evented(&self) -> &PollEvented<_>`.
+/// Inherent async read methods for a type with `fn stream_io(&self) -> &impl StreamIo`.
 macro_rules! read_methods {
     () => {
         /// Reads into `buf`, waiting until some bytes arrive; `Ok(0)` means the peer
@@ -100,8 +158,9 @@ macro_rules! read_methods {
         /// # }
         /// ```
         pub async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let io = self.poll_evented();
-            std::future::poll_fn(|cx| crate::net::stream_ops::poll_read(io, cx, buf)).await
+            let io = self.stream_io();
+            std::future::poll_fn(|cx| crate::net::stream_ops::StreamIo::poll_read(io, cx, buf))
+                .await
         }
 
         /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the peer closes first.
@@ -163,7 +222,7 @@ macro_rules! read_methods {
         /// # }
         /// ```
         pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-            crate::net::stream_ops::try_read(self.poll_evented(), buf)
+            crate::net::stream_ops::StreamIo::try_read(self.stream_io(), buf)
         }
 
         /// Waits until the stream is readable (data, end of stream, or an error).
@@ -189,9 +248,15 @@ macro_rules! read_methods {
         /// # }
         /// ```
         pub async fn readable(&self) -> std::io::Result<()> {
-            self.poll_evented()
-                .ready(crate::reactor::Direction::Read)
-                .await
+            let io = self.stream_io();
+            std::future::poll_fn(|cx| {
+                crate::net::stream_ops::StreamIo::poll_ready(
+                    io,
+                    cx,
+                    crate::reactor::Direction::Read,
+                )
+            })
+            .await
         }
     };
 }
@@ -220,8 +285,9 @@ macro_rules! write_methods {
         /// # }
         /// ```
         pub async fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            let io = self.poll_evented();
-            std::future::poll_fn(|cx| crate::net::stream_ops::poll_write(io, cx, buf)).await
+            let io = self.stream_io();
+            std::future::poll_fn(|cx| crate::net::stream_ops::StreamIo::poll_write(io, cx, buf))
+                .await
         }
 
         /// Writes all of `buf`.
@@ -253,12 +319,14 @@ macro_rules! write_methods {
             Ok(())
         }
 
-        /// Nothing to flush: writes go straight to the socket. Kept for symmetry with
-        /// buffered writers.
+        /// Waits until every byte reported written was handed to the socket. On the mio
+        /// driver writes go straight to the socket and this completes at once; on the
+        /// io_uring driver it waits for the send in flight and returns its error, if it
+        /// failed.
         ///
         /// # Cancel safety
         ///
-        /// Cancel-safe: it completes at once.
+        /// Cancel-safe: the send it waits for goes on.
         ///
         /// ```
         /// # #[runtime::main(flavor = "current_thread")]
@@ -272,7 +340,8 @@ macro_rules! write_methods {
         /// # }
         /// ```
         pub async fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
+            let io = self.stream_io();
+            std::future::poll_fn(|cx| crate::net::stream_ops::StreamIo::poll_flush(io, cx)).await
         }
 
         /// Writes what the socket accepts now without waiting; `WouldBlock` if none.
@@ -297,7 +366,7 @@ macro_rules! write_methods {
         /// # }
         /// ```
         pub fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
-            crate::net::stream_ops::try_write(self.poll_evented(), buf)
+            crate::net::stream_ops::StreamIo::try_write(self.stream_io(), buf)
         }
 
         /// Waits until the stream is writable.
@@ -318,14 +387,20 @@ macro_rules! write_methods {
         /// # }
         /// ```
         pub async fn writable(&self) -> std::io::Result<()> {
-            self.poll_evented()
-                .ready(crate::reactor::Direction::Write)
-                .await
+            let io = self.stream_io();
+            std::future::poll_fn(|cx| {
+                crate::net::stream_ops::StreamIo::poll_ready(
+                    io,
+                    cx,
+                    crate::reactor::Direction::Write,
+                )
+            })
+            .await
         }
     };
 }
 
-/// `futures_io::AsyncRead` for a type with `fn poll_evented(&self)`.
+/// `futures_io::AsyncRead` for a type with `fn stream_io(&self)`.
 macro_rules! impl_async_read {
     ($($ty:tt)*) => {
         impl futures_io::AsyncRead for $($ty)* {
@@ -334,13 +409,13 @@ macro_rules! impl_async_read {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                crate::net::stream_ops::poll_read(self.poll_evented(), cx, buf)
+                crate::net::stream_ops::StreamIo::poll_read(self.stream_io(), cx, buf)
             }
         }
     };
 }
 
-/// `futures_io::AsyncWrite` for a type with `fn poll_evented(&self)` and
+/// `futures_io::AsyncWrite` for a type with `fn stream_io(&self)` and
 /// `fn shutdown_write(&self) -> io::Result<()>`.
 macro_rules! impl_async_write {
     ($($ty:tt)*) => {
@@ -350,7 +425,7 @@ macro_rules! impl_async_write {
                 cx: &mut std::task::Context<'_>,
                 buf: &[u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                crate::net::stream_ops::poll_write(self.poll_evented(), cx, buf)
+                crate::net::stream_ops::StreamIo::poll_write(self.stream_io(), cx, buf)
             }
 
             fn poll_write_vectored(
@@ -358,20 +433,24 @@ macro_rules! impl_async_write {
                 cx: &mut std::task::Context<'_>,
                 bufs: &[std::io::IoSlice<'_>],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                crate::net::stream_ops::poll_write_vectored(self.poll_evented(), cx, bufs)
+                crate::net::stream_ops::StreamIo::poll_write_vectored(self.stream_io(), cx, bufs)
             }
 
             fn poll_flush(
                 self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
+                cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(Ok(()))
+                crate::net::stream_ops::StreamIo::poll_flush(self.stream_io(), cx)
             }
 
             fn poll_close(
                 self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
+                cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::ready!(crate::net::stream_ops::StreamIo::poll_flush(
+                    self.stream_io(),
+                    cx
+                ))?;
                 std::task::Poll::Ready(self.shutdown_write())
             }
         }

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
 /// The process-wide signal pipe (`crate::signal`), registered once per runtime.
 const SIGNAL_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
+/// The io_uring ring's eventfd (`crate::uring`), signalled when completions arrive.
+const URING_TOKEN: mio::Token = mio::Token(usize::MAX - 2);
 const EVENTS_PER_TURN: usize = 1024;
 /// A non-blocking turn this soon after the previous OS poll skips the syscall: busy
 /// workers take such turns every few dozen polls and on every `yield_now` round, and
@@ -32,7 +34,7 @@ pub(crate) struct Turn {
 }
 
 /// Owned by the one thread that turns the driver.
-pub(crate) struct IoDriver {
+pub(crate) struct Reactor {
     poll: mio::Poll,
     events: mio::Events,
     tick: u8,
@@ -73,10 +75,10 @@ const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 const GENERATION_MASK: u32 = (usize::MAX >> INDEX_BITS) as u32;
 
 fn token(index: usize, generation: u32) -> mio::Token {
-    // The two highest indices are never used, so no token equals `WAKER_TOKEN` or
-    // `SIGNAL_TOKEN`, whatever the generation.
+    // The three highest indices are never used, so no token equals `WAKER_TOKEN`,
+    // `SIGNAL_TOKEN` or `URING_TOKEN`, whatever the generation.
     assert!(
-        index < INDEX_MASK - 1,
+        index < INDEX_MASK - 2,
         "too many IO resources registered at once"
     );
     mio::Token((((generation & GENERATION_MASK) as usize) << INDEX_BITS) | index)
@@ -86,8 +88,8 @@ fn split(token: mio::Token) -> (usize, u32) {
     (token.0 & INDEX_MASK, (token.0 >> INDEX_BITS) as u32)
 }
 
-impl IoDriver {
-    pub(crate) fn new() -> io::Result<(IoDriver, IoHandle)> {
+impl Reactor {
+    pub(crate) fn new() -> io::Result<(Reactor, IoHandle)> {
         let poll = mio::Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
         let registry = poll.registry().try_clone()?;
@@ -102,7 +104,7 @@ impl IoDriver {
             is_shutdown: AtomicBool::new(false),
             events: AtomicU64::new(0),
         });
-        let driver = IoDriver {
+        let driver = Reactor {
             poll,
             events: mio::Events::with_capacity(EVENTS_PER_TURN),
             tick: 0,
@@ -125,7 +127,7 @@ impl IoDriver {
         self.turn_events(timeout).signalled
     }
 
-    /// As [`turn`](IoDriver::turn), but always asks the OS (a paused clock's driver must
+    /// As [`turn`](Reactor::turn), but always asks the OS (a paused clock's driver must
     /// know whether anything arrived before it jumps the clock), and says whether anything
     /// did: an IO event, a signal or an unpark.
     pub(crate) fn turn_events(&mut self, timeout: Option<Duration>) -> Turn {
@@ -152,7 +154,8 @@ impl IoDriver {
         {
             let resources = self.shared.lock();
             for event in self.events.iter() {
-                if event.token() == WAKER_TOKEN {
+                if event.token() == WAKER_TOKEN || event.token() == URING_TOKEN {
+                    // The caller reaps the ring after every turn.
                     continue;
                 }
                 if event.token() == SIGNAL_TOKEN {
@@ -288,6 +291,19 @@ impl IoHandle {
         )?;
         let _ = self.shared.signal_pipe.set(fd);
         Ok(())
+    }
+
+    /// Wakes the driver when `fd` (the io_uring ring's eventfd) is signalled.
+    ///
+    /// # Errors
+    ///
+    /// If the OS refuses the registration.
+    pub(crate) fn watch_ring(&self, fd: std::os::fd::RawFd) -> io::Result<()> {
+        self.shared.registry.register(
+            &mut mio::unix::SourceFd(&fd),
+            URING_TOKEN,
+            mio::Interest::READABLE,
+        )
     }
 
     /// IO events dispatched so far.

@@ -7,6 +7,6 @@ mod driver;
 mod poll_evented;
 mod scheduled_io;
 
-pub(crate) use driver::{IoDriver, IoHandle};
+pub(crate) use driver::{IoHandle, Reactor};
 pub(crate) use poll_evented::PollEvented;
 pub(crate) use scheduled_io::Direction;

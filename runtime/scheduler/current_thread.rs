@@ -113,7 +113,7 @@ impl CurrentThread {
         blocking: crate::blocking::Spawner,
     ) -> std::io::Result<(CurrentThread, Arc<Handle>)> {
         let clock = crate::time::clock::Clock::new(true, config.start_paused);
-        let (driver, driver_handle) = Driver::new(clock)?;
+        let (driver, driver_handle) = Driver::new(clock, config.io)?;
         let handle = Arc::new(Handle {
             inject: Inject::new(),
             owned: OwnedTasks::new(1),
@@ -294,6 +294,10 @@ impl CurrentThread {
 }
 
 impl Context {
+    pub(crate) fn driver(&self) -> &driver::Handle {
+        self.handle.driver()
+    }
+
     fn block_on<F: Future>(&self, mut core: Box<Core>, future: F) -> F::Output {
         let handle = &self.handle;
         let waker = Waker::from(handle.signal.clone());

@@ -30,6 +30,16 @@ pub(crate) enum Context {
     MultiThread(multi_thread::Context),
 }
 
+impl Context {
+    /// The driver handle of the runtime this thread schedules for.
+    pub(crate) fn driver(&self) -> &crate::driver::Handle {
+        match self {
+            Context::CurrentThread(cx) => cx.driver(),
+            Context::MultiThread(cx) => cx.driver(),
+        }
+    }
+}
+
 impl Handle {
     pub(crate) fn spawn<F>(&self, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
     where

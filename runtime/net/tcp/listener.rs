@@ -23,7 +23,14 @@ use std::net::SocketAddr;
 /// # }
 /// ```
 pub struct TcpListener {
-    io: PollEvented<mio::net::TcpListener>,
+    io: ListenerIo,
+}
+
+/// The engine under a `TcpListener`: the mio reactor, or the io_uring driver.
+enum ListenerIo {
+    Mio(PollEvented<mio::net::TcpListener>),
+    #[cfg(target_os = "linux")]
+    Uring(crate::uring::UringListener),
 }
 
 impl TcpListener {
@@ -61,9 +68,22 @@ impl TcpListener {
         .await
     }
 
+    /// A listener on the current runtime's IO driver.
     pub(crate) fn new(listener: mio::net::TcpListener) -> io::Result<TcpListener> {
+        #[cfg(target_os = "linux")]
+        if let Some(ring) = crate::driver::Handle::with_current(|d| d.uring.clone()) {
+            use std::os::fd::{FromRawFd, IntoRawFd};
+            // SAFETY: the descriptor was just released by the mio listener, which owned it.
+            let std = unsafe { std::net::TcpListener::from_raw_fd(listener.into_raw_fd()) };
+            return Ok(TcpListener {
+                io: ListenerIo::Uring(crate::uring::UringListener::new(std, ring)?),
+            });
+        }
         Ok(TcpListener {
-            io: PollEvented::with_interest(listener, mio::Interest::READABLE)?,
+            io: ListenerIo::Mio(PollEvented::with_interest(
+                listener,
+                mio::Interest::READABLE,
+            )?),
         })
     }
 
@@ -111,8 +131,17 @@ impl TcpListener {
     /// # }
     /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, addr) = accept::accept(&self.io, |l| l.accept()).await?;
-        Ok((TcpStream::new(stream)?, addr))
+        match &self.io {
+            ListenerIo::Mio(io) => {
+                let (stream, addr) = accept::accept(io, |l| l.accept()).await?;
+                Ok((TcpStream::new(stream)?, addr))
+            }
+            #[cfg(target_os = "linux")]
+            ListenerIo::Uring(io) => {
+                let (stream, addr) = accept::with_backoff(|cx| io.poll_accept(cx)).await?;
+                Ok((TcpStream::from_accepted(stream)?, addr))
+            }
+        }
     }
 
     /// The address it listens on (with the port the OS picked for port 0).
@@ -128,7 +157,11 @@ impl TcpListener {
     /// # }
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
+        match &self.io {
+            ListenerIo::Mio(io) => io.get_ref().local_addr(),
+            #[cfg(target_os = "linux")]
+            ListenerIo::Uring(io) => io.socket().local_addr(),
+        }
     }
 
     /// Wraps a bound, listening std listener (switching it to non-blocking mode).
@@ -170,20 +203,34 @@ impl TcpListener {
     /// ```
     pub fn into_std(self) -> io::Result<std::net::TcpListener> {
         use std::os::fd::{FromRawFd, IntoRawFd};
-        let fd = self.io.into_inner().into_raw_fd();
-        // SAFETY: the fd was just released by the mio listener, which owned it.
-        Ok(unsafe { std::net::TcpListener::from_raw_fd(fd) })
+        match self.io {
+            ListenerIo::Mio(io) => {
+                let fd = io.into_inner().into_raw_fd();
+                // SAFETY: the fd was just released by the mio listener, which owned it.
+                Ok(unsafe { std::net::TcpListener::from_raw_fd(fd) })
+            }
+            #[cfg(target_os = "linux")]
+            ListenerIo::Uring(io) => io.into_std(),
+        }
     }
 }
 
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.io.get_ref().fmt(f)
+        match &self.io {
+            ListenerIo::Mio(io) => io.get_ref().fmt(f),
+            #[cfg(target_os = "linux")]
+            ListenerIo::Uring(io) => io.socket().fmt(f),
+        }
     }
 }
 
 impl std::os::fd::AsRawFd for TcpListener {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.io.get_ref().as_raw_fd()
+        match &self.io {
+            ListenerIo::Mio(io) => io.get_ref().as_raw_fd(),
+            #[cfg(target_os = "linux")]
+            ListenerIo::Uring(io) => io.socket().as_raw_fd(),
+        }
     }
 }

@@ -266,9 +266,7 @@ impl TcpSocket {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e),
         }
-        let stream = TcpStream::new(mio::net::TcpStream::from_std(self.inner.into()))?;
-        stream.connected().await?;
-        Ok(stream)
+        TcpStream::connected(mio::net::TcpStream::from_std(self.inner.into())).await
     }
 }
 

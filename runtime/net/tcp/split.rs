@@ -1,8 +1,7 @@
 //! The halves of a `TcpStream`: borrowed (`split`) and owned (`into_split`).
 
 use crate::net::stream_ops::{impl_async_read, impl_async_write, read_methods, write_methods};
-use crate::net::tcp::stream::TcpStream;
-use crate::reactor::PollEvented;
+use crate::net::tcp::stream::{TcpIo, TcpStream};
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
@@ -110,16 +109,16 @@ pub(crate) fn split_owned(stream: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) 
 impl ReadHalf<'_> {
     read_methods!();
 
-    fn poll_evented(&self) -> &PollEvented<mio::net::TcpStream> {
-        self.0.poll_evented()
+    fn stream_io(&self) -> &TcpIo {
+        self.0.stream_io()
     }
 }
 
 impl WriteHalf<'_> {
     write_methods!();
 
-    fn poll_evented(&self) -> &PollEvented<mio::net::TcpStream> {
-        self.0.poll_evented()
+    fn stream_io(&self) -> &TcpIo {
+        self.0.stream_io()
     }
 
     fn shutdown_write(&self) -> io::Result<()> {
@@ -130,8 +129,8 @@ impl WriteHalf<'_> {
 impl OwnedReadHalf {
     read_methods!();
 
-    fn poll_evented(&self) -> &PollEvented<mio::net::TcpStream> {
-        self.inner.poll_evented()
+    fn stream_io(&self) -> &TcpIo {
+        self.inner.stream_io()
     }
 
     /// The remote address.
@@ -183,8 +182,8 @@ impl OwnedReadHalf {
 impl OwnedWriteHalf {
     write_methods!();
 
-    fn poll_evented(&self) -> &PollEvented<mio::net::TcpStream> {
-        self.inner.poll_evented()
+    fn stream_io(&self) -> &TcpIo {
+        self.inner.stream_io()
     }
 
     fn shutdown_write(&self) -> io::Result<()> {

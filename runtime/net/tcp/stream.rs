@@ -1,6 +1,7 @@
 //! `TcpStream`.
 
 use crate::net::addr::{each_addr, ToSocketAddrs};
+use crate::net::stream_ops::StreamIo;
 use crate::net::stream_ops::{impl_async_read, impl_async_write, read_methods, write_methods};
 use crate::net::tcp::split::{
     split, split_owned, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf,
@@ -9,6 +10,7 @@ use crate::reactor::{Direction, PollEvented};
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
+use std::task::{Context, Poll};
 
 /// A TCP connection. Reads and writes wait (yielding the task) whenever the socket would
 /// block, so connection handlers are written as straight-line code.
@@ -36,7 +38,32 @@ use std::net::{Shutdown, SocketAddr};
 /// # }
 /// ```
 pub struct TcpStream {
-    io: PollEvented<mio::net::TcpStream>,
+    io: TcpIo,
+}
+
+/// The engine under a `TcpStream`: the mio reactor, or the io_uring driver.
+pub(crate) enum TcpIo {
+    Mio(PollEvented<mio::net::TcpStream>),
+    #[cfg(target_os = "linux")]
+    Uring(crate::uring::UringStream),
+}
+
+/// Runs `$body` with `$s` bound to the socket under either engine (both have the std
+/// socket methods: addresses, options, `shutdown`).
+macro_rules! with_socket {
+    ($io:expr, $s:ident => $body:expr) => {
+        match $io {
+            TcpIo::Mio(pe) => {
+                let $s = pe.get_ref();
+                $body
+            }
+            #[cfg(target_os = "linux")]
+            TcpIo::Uring(u) => {
+                let $s = u.socket();
+                $body
+            }
+        }
+    };
 }
 
 impl TcpStream {
@@ -72,27 +99,48 @@ impl TcpStream {
     /// ```
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         each_addr(&addr, |addr| async move {
-            let stream = TcpStream::new(mio::net::TcpStream::connect(addr)?)?;
-            stream.connected().await?;
-            Ok(stream)
+            TcpStream::connected(mio::net::TcpStream::connect(addr)?).await
         })
         .await
     }
 
+    /// A stream on the current runtime's IO driver.
     pub(crate) fn new(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
+        #[cfg(target_os = "linux")]
+        if let Some(ring) = crate::driver::Handle::with_current(|d| d.uring.clone()) {
+            use std::os::fd::{FromRawFd, IntoRawFd};
+            // SAFETY: the descriptor was just released by the mio stream, which owned it.
+            let std = unsafe { std::net::TcpStream::from_raw_fd(stream.into_raw_fd()) };
+            return Ok(TcpStream {
+                io: TcpIo::Uring(crate::uring::UringStream::new(std, ring)?),
+            });
+        }
         Ok(TcpStream {
-            io: PollEvented::new(stream)?,
+            io: TcpIo::Mio(PollEvented::new(stream)?),
         })
     }
 
-    /// Waits for a non-blocking connect to finish and reports how it ended.
-    pub(crate) async fn connected(&self) -> io::Result<()> {
-        self.io.ready(Direction::Write).await?;
-        if let Some(e) = self.io.get_ref().take_error()? {
+    /// A stream accepted by an io_uring listener (non-blocking already).
+    #[cfg(target_os = "linux")]
+    pub(crate) fn from_accepted(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        TcpStream::new(mio::net::TcpStream::from_std(stream))
+    }
+
+    /// Waits for a non-blocking connect of `stream` to finish (on the reactor, whichever
+    /// driver streams use) and reports how it ended.
+    pub(crate) async fn connected(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
+        let io = PollEvented::new(stream)?;
+        io.ready(Direction::Write).await?;
+        if let Some(e) = io.get_ref().take_error()? {
             return Err(e);
         }
         // Writable with no pending error: connected, unless the OS says otherwise.
-        self.io.get_ref().peer_addr().map(drop)
+        io.get_ref().peer_addr()?;
+        #[cfg(target_os = "linux")]
+        if crate::driver::Handle::with_current(|d| d.uring.is_some()) {
+            return TcpStream::new(io.into_inner());
+        }
+        Ok(TcpStream { io: TcpIo::Mio(io) })
     }
 
     /// Wraps a connected std stream (switching it to non-blocking mode).
@@ -136,9 +184,15 @@ impl TcpStream {
     /// ```
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
         use std::os::fd::{FromRawFd, IntoRawFd};
-        let fd = self.io.into_inner().into_raw_fd();
-        // SAFETY: the fd was just released by the mio stream, which owned it.
-        Ok(unsafe { std::net::TcpStream::from_raw_fd(fd) })
+        match self.io {
+            TcpIo::Mio(pe) => {
+                let fd = pe.into_inner().into_raw_fd();
+                // SAFETY: the fd was just released by the mio stream, which owned it.
+                Ok(unsafe { std::net::TcpStream::from_raw_fd(fd) })
+            }
+            #[cfg(target_os = "linux")]
+            TcpIo::Uring(u) => u.into_std(),
+        }
     }
 
     read_methods!();
@@ -168,7 +222,12 @@ impl TcpStream {
     /// # }
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        match &self.io {
+            TcpIo::Mio(pe) => pe.get_ref().shutdown(how),
+            // A send in flight goes first: its bytes were reported written.
+            #[cfg(target_os = "linux")]
+            TcpIo::Uring(u) => u.shutdown(how),
+        }
     }
 
     fn shutdown_write(&self) -> io::Result<()> {
@@ -192,7 +251,7 @@ impl TcpStream {
     /// # }
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().peer_addr()
+        with_socket!(&self.io, s => s.peer_addr())
     }
 
     /// The local address.
@@ -209,7 +268,7 @@ impl TcpStream {
     /// # }
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
+        with_socket!(&self.io, s => s.local_addr())
     }
 
     /// Sets `TCP_NODELAY` (no Nagle batching of small writes).
@@ -225,7 +284,7 @@ impl TcpStream {
     /// # }
     /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.io.get_ref().set_nodelay(nodelay)
+        with_socket!(&self.io, s => s.set_nodelay(nodelay))
     }
 
     /// Whether `TCP_NODELAY` is set (off by default).
@@ -240,7 +299,7 @@ impl TcpStream {
     /// # }
     /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
-        self.io.get_ref().nodelay()
+        with_socket!(&self.io, s => s.nodelay())
     }
 
     /// Borrowed read and write halves, usable at the same time (e.g. in two branches of
@@ -297,7 +356,7 @@ impl TcpStream {
         split_owned(self)
     }
 
-    pub(crate) fn poll_evented(&self) -> &PollEvented<mio::net::TcpStream> {
+    pub(crate) fn stream_io(&self) -> &TcpIo {
         &self.io
     }
 }
@@ -307,12 +366,61 @@ impl_async_write!(TcpStream);
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.io.get_ref().fmt(f)
+        with_socket!(&self.io, s => s.fmt(f))
     }
 }
 
 impl std::os::fd::AsRawFd for TcpStream {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.io.get_ref().as_raw_fd()
+        with_socket!(&self.io, s => s.as_raw_fd())
+    }
+}
+
+/// Dispatches to the engine.
+macro_rules! on_engine {
+    ($io:expr, $e:ident => $body:expr) => {
+        match $io {
+            TcpIo::Mio($e) => $body,
+            #[cfg(target_os = "linux")]
+            TcpIo::Uring($e) => $body,
+        }
+    };
+}
+
+impl StreamIo for TcpIo {
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        on_engine!(self, e => e.poll_read(cx, buf))
+    }
+
+    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        on_engine!(self, e => e.poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        on_engine!(self, e => e.poll_write_vectored(cx, bufs))
+    }
+
+    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        on_engine!(self, e => e.poll_flush(cx))
+    }
+
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        on_engine!(self, e => e.try_read(buf))
+    }
+
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        on_engine!(self, e => e.try_write(buf))
+    }
+
+    fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<io::Result<()>> {
+        match self {
+            TcpIo::Mio(e) => StreamIo::poll_ready(e, cx, direction),
+            #[cfg(target_os = "linux")]
+            TcpIo::Uring(e) => e.poll_ready(cx, direction),
+        }
     }
 }

@@ -146,7 +146,7 @@ impl UnixStream {
         self.io.get_ref().peer_addr()
     }
 
-    fn poll_evented(&self) -> &PollEvented<mio::net::UnixStream> {
+    fn stream_io(&self) -> &PollEvented<mio::net::UnixStream> {
         &self.io
     }
 }

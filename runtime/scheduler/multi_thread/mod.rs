@@ -35,7 +35,8 @@ impl MultiThread {
         rt_handle: impl Fn(Arc<Handle>) -> crate::Handle,
     ) -> io::Result<(MultiThread, Arc<Handle>)> {
         // Not pausable: see `time::clock`.
-        let (driver, driver_handle) = Driver::new(crate::time::clock::Clock::new(false, false))?;
+        let (driver, driver_handle) =
+            Driver::new(crate::time::clock::Clock::new(false, false), config.io)?;
         let driver = Arc::new(DriverShared::new(driver, driver_handle));
         let (handle, cores) = worker::create(config, driver, blocking);
         let workers = Arc::new(WorkersDone {

@@ -88,8 +88,11 @@ impl Parker {
         if let Ok(mut driver) = self.inner.shared.driver.try_lock() {
             if let Some(driver) = driver.as_mut() {
                 driver.park_timeout(timeout);
+                return;
             }
         }
+        // Someone else holds the driver: hand it our io_uring SQEs.
+        self.inner.shared.handle.flush_io();
     }
 }
 
@@ -109,6 +112,9 @@ impl Inner {
                 return true;
             }
         }
+        // The driver is taken: hand the io_uring SQEs this worker's tasks pushed to its
+        // holder, or they would wait for its next turn (maybe a long sleep).
+        self.shared.handle.flush_io();
         self.park_condvar();
         false
     }

@@ -403,6 +403,10 @@ impl Context {
 }
 
 impl Context {
+    pub(crate) fn driver(&self) -> &crate::driver::Handle {
+        &self.handle.driver.handle
+    }
+
     fn lifo(&self) -> &LifoSlot<Arc<Handle>> {
         &self.handle.remotes[self.index].lifo
     }

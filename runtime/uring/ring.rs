@@ -1,0 +1,600 @@
+//! The ring and its slab of operations in flight.
+//!
+//! # The contract every user of [`Ring`] keeps
+//!
+//! - An operation is started with [`Ring::start`], which takes the buffer the kernel reads
+//!   or writes and an `Arc` that keeps the file descriptor open. Both live in the slab
+//!   entry until the operation's completion (CQE) is reaped: the kernel never sees freed
+//!   memory nor a closed (and maybe reused) descriptor.
+//! - The starter polls with [`Ring::poll_op`] (or [`Ring::take_if_done`]); a completed
+//!   operation hands its result and its buffer back and leaves the slab.
+//! - An owner that goes away with an operation in flight calls [`Ring::abandon`]: the entry
+//!   becomes orphaned (optionally with an `ASYNC_CANCEL` behind it) and is freed when its
+//!   completion arrives. A completed accept that nobody takes has its new descriptor
+//!   closed.
+//! - SQEs are pushed here and reach the kernel in one `io_uring_enter` at the scheduler's
+//!   flush points ([`Ring::flush`]): every driver turn, and before a worker parks without
+//!   the driver. A thread that runs no scheduler of this runtime (a `block_on` caller of a
+//!   multi-thread runtime, a blocking-pool job) submits at once, and so does a starter
+//!   that asks to (`submit_now`: sends, whose bytes were reported written).
+//! - [`Ring::shutdown`] cancels whatever is in flight and waits for the completions
+//!   before the ring may be dropped.
+
+use io_uring::{cqueue, opcode, squeue, types, IoUring};
+use slab::Slab;
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+/// Submission queue entries; the completion queue gets four times as many.
+const ENTRIES: u32 = 1024;
+/// The `user_data` of cancellation requests: their completions are ignored.
+const CANCEL_TAG: u64 = u64::MAX;
+/// How long shutdown waits for cancelled operations before it gives up on them (and
+/// leaks their buffers rather than free memory the kernel might still write).
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
+
+/// An operation in flight: its slab index and generation (the `user_data` of its SQE).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct OpId {
+    index: u32,
+    generation: u32,
+}
+
+impl OpId {
+    fn user_data(self) -> u64 {
+        (u64::from(self.generation) << 32) | u64::from(self.index)
+    }
+
+    fn from_user_data(data: u64) -> OpId {
+        OpId {
+            index: data as u32,
+            generation: (data >> 32) as u32,
+        }
+    }
+}
+
+/// What a completed operation gives back.
+pub(crate) struct Completion {
+    /// The CQE's result: a count or a descriptor, or `-errno`.
+    pub(crate) result: i32,
+    /// The buffer the operation was started with.
+    pub(crate) buf: Vec<u8>,
+}
+
+impl Completion {
+    /// The result as `io::Result`.
+    pub(crate) fn io_result(&self) -> io::Result<u32> {
+        if self.result < 0 {
+            Err(io::Error::from_raw_os_error(-self.result))
+        } else {
+            Ok(self.result as u32)
+        }
+    }
+
+    /// Cancelled without its owner asking: the thread that submitted it exited (the kernel
+    /// cancels a thread's requests when it does). The owner starts it again.
+    pub(crate) fn was_cancelled(&self) -> bool {
+        self.result == -libc::ECANCELED
+    }
+}
+
+enum Status {
+    /// In flight; the wakers of whoever waits for it (several tasks may wait on one
+    /// shared listener's accept; all are woken, one takes the result).
+    InFlight(Vec<Waker>),
+    /// Completed with this result, waiting to be taken.
+    Done(i32),
+    /// In flight with nobody waiting: freed when it completes.
+    Orphaned,
+}
+
+/// What a slab entry owns while the kernel works on it.
+struct Op {
+    generation: u32,
+    status: Status,
+    /// The memory the SQE points into. Its heap allocation never moves or shrinks while
+    /// the operation is in flight: only the owner of the entry touches it, after completion.
+    buf: Vec<u8>,
+    /// Keeps the descriptor the SQE names open until the kernel has taken the SQE (see
+    /// [`Ring::abandon`]) or the completion arrives.
+    _keep: Arc<dyn Send + Sync>,
+    fd: RawFd,
+    kind: OpKind,
+    opcode: u32,
+    /// A `shutdown(SHUT_WR)` to run on `fd` once this send completes.
+    shutdown_write_after: bool,
+}
+
+/// What the reaper must know about an operation's result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OpKind {
+    /// The result is a count (or nothing).
+    Transfer,
+    /// The result is a new descriptor, closed if nobody takes it.
+    Accept,
+}
+
+struct State {
+    ops: Slab<Op>,
+    next_generation: u32,
+}
+
+/// The ring, shared by the driver and every resource on it.
+pub(crate) struct Ring {
+    uring: IoUring,
+    /// Signalled by the kernel whenever it posts completions (`IORING_REGISTER_EVENTFD`);
+    /// the reactor watches it, so the thread parked in the driver wakes for them. (Never
+    /// read: the reactor is edge-triggered, and every signal is a new edge.)
+    eventfd: std::os::fd::OwnedFd,
+    state: Mutex<State>,
+    is_shutdown: AtomicBool,
+    completions: AtomicU64,
+    in_flight: AtomicUsize,
+    /// Streams and listeners on the ring (`RuntimeMetrics::io_registrations` counts them).
+    sockets: AtomicUsize,
+}
+
+impl Ring {
+    /// Sets the ring up (`io_uring_setup`); an error means the caller uses mio instead.
+    pub(crate) fn new() -> io::Result<Ring> {
+        let uring = IoUring::builder()
+            .setup_cqsize(ENTRIES * 4)
+            .setup_clamp()
+            .build(ENTRIES)?;
+        // SAFETY: plain syscall; the result is checked before use.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: a descriptor just created, owned by nobody else.
+        let eventfd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        uring.submitter().register_eventfd(eventfd.as_raw_fd())?;
+        Ok(Ring {
+            uring,
+            eventfd,
+            state: Mutex::new(State {
+                ops: Slab::with_capacity(256),
+                next_generation: 0,
+            }),
+            is_shutdown: AtomicBool::new(false),
+            completions: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            sockets: AtomicUsize::new(0),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts an operation on `fd` (kept open by `keep`) whose SQE `build` makes from the
+    /// address of `buf`'s heap memory. The SQE is pushed and submitted at the next flush
+    /// point, or now with `submit_now` (see the module doc).
+    ///
+    /// # Safety
+    ///
+    /// The SQE `build` returns may point only into `buf` (at most `buf.len()` bytes from
+    /// the address it is given) and name only `fd`; anything else it points at must be
+    /// valid until the completion.
+    ///
+    /// # Errors
+    ///
+    /// If the runtime has shut down.
+    pub(crate) unsafe fn start(
+        &self,
+        fd: RawFd,
+        keep: Arc<dyn Send + Sync>,
+        mut buf: Vec<u8>,
+        kind: OpKind,
+        submit_now: bool,
+        build: impl FnOnce(*mut u8) -> squeue::Entry,
+    ) -> io::Result<OpId> {
+        let entry = build(buf.as_mut_ptr());
+        let mut state = self.lock();
+        // Checked under the lock: `shutdown` sets the flag before it takes the lock to
+        // cancel what is in flight, so nothing slips in behind its cancellations.
+        if self.is_shutdown.load(Ordering::Acquire) {
+            return Err(shutdown_error());
+        }
+        let generation = state.next_generation;
+        state.next_generation = generation.wrapping_add(1);
+        let index = state.ops.insert(Op {
+            generation,
+            status: Status::InFlight(Vec::new()),
+            buf,
+            _keep: keep,
+            fd,
+            kind,
+            opcode: entry.get_opcode(),
+            shutdown_write_after: false,
+        });
+        let id = OpId {
+            index: u32::try_from(index).expect("too many io_uring operations in flight"),
+            generation,
+        };
+        // SAFETY: the entry points into the buffer now owned by the slab entry (moving a
+        // `Vec` keeps its heap memory where it is) and names `fd`, kept open by `keep` in
+        // the same entry; the entry is removed only after its completion is reaped (or at
+        // shutdown, after every completion arrived). The caller vouched for the rest.
+        unsafe { self.push(&mut state, &entry.user_data(id.user_data())) };
+        drop(state);
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        if submit_now || !self.is_flushed_here() {
+            self.flush();
+        }
+        Ok(id)
+    }
+
+    /// Pushes `entry`, submitting first if the queue is full.
+    ///
+    /// # Safety
+    ///
+    /// What the entry points at stays valid until its completion.
+    unsafe fn push(&self, _state: &mut State, entry: &squeue::Entry) {
+        loop {
+            // SAFETY: the submission queue is only touched with the state lock held (the
+            // `_state` borrow), so this view is the only one.
+            let mut sq = unsafe { self.uring.submission_shared() };
+            // SAFETY: the caller keeps the entry's memory valid until the completion.
+            if unsafe { sq.push(entry) }.is_ok() {
+                return;
+            }
+            drop(sq);
+            // Full: hand the batch to the kernel now to make room.
+            if let Err(e) = self.uring.submit() {
+                if !matches!(
+                    e.raw_os_error(),
+                    Some(libc::EINTR | libc::EAGAIN | libc::EBUSY)
+                ) {
+                    panic!("io_uring_enter failed: {e}");
+                }
+            }
+        }
+    }
+
+    /// Whether this thread runs a scheduler of the runtime this ring belongs to, and so
+    /// reaches one of its flush points soon.
+    fn is_flushed_here(&self) -> bool {
+        crate::context::with_scheduler(|cx| {
+            cx.and_then(|cx| cx.driver().uring.as_deref())
+                .is_some_and(|ring| std::ptr::eq(ring, self))
+        })
+    }
+
+    /// Whether SQEs wait to be submitted.
+    pub(crate) fn has_pending(&self) -> bool {
+        let state = self.lock();
+        // SAFETY: the lock is held; the view is dropped before it is released.
+        let sq = unsafe { self.uring.submission_shared() };
+        let pending = !sq.is_empty();
+        drop(sq);
+        drop(state);
+        pending
+    }
+
+    /// Submits every pushed SQE in one `io_uring_enter`, if there are any.
+    pub(crate) fn flush(&self) {
+        let state = self.lock();
+        // SAFETY: the lock is held, so this view is the only one. A view must never
+        // outlive the lock: dropping it stores the tail it read, which would un-publish
+        // entries pushed meanwhile (and let the kernel consume stale slots again). Hence
+        // the explicit drops, in this order.
+        let sq = unsafe { self.uring.submission_shared() };
+        let pending = sq.len();
+        drop(sq);
+        drop(state);
+        if pending == 0 {
+            return;
+        }
+        match self.uring.submit() {
+            Ok(_) => {}
+            // Interrupted, or the completion queue is full: the next flush point retries.
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EINTR | libc::EAGAIN | libc::EBUSY)
+                ) => {}
+            Err(e) => panic!("io_uring_enter failed: {e}"),
+        }
+    }
+
+    /// Takes every completion: results are stored for their owners, whose wakers are put
+    /// in `wake`; orphans are freed. Returns how many completions there were.
+    pub(crate) fn reap(&self, wake: &mut Vec<Waker>) -> usize {
+        let mut freed = Vec::new();
+        let mut count = 0;
+        let mut state = self.lock();
+        // SAFETY: the completion queue is only read with the state lock held.
+        let cq = unsafe { self.uring.completion_shared() };
+        for cqe in cq {
+            if cqe.user_data() == CANCEL_TAG {
+                continue;
+            }
+            count += 1;
+            let id = OpId::from_user_data(cqe.user_data());
+            let index = id.index as usize;
+            let Some(op) = state.ops.get_mut(index) else {
+                continue;
+            };
+            if op.generation != id.generation || cqueue::more(cqe.flags()) {
+                continue;
+            }
+            let result = cqe.result();
+            if op.shutdown_write_after {
+                // SAFETY: `fd` is kept open by the entry's `_keep` (`abandon` clears the
+                // flag when it lets the descriptor go).
+                unsafe { libc::shutdown(op.fd, libc::SHUT_WR) };
+            }
+            match std::mem::replace(&mut op.status, Status::Done(result)) {
+                Status::InFlight(wakers) => wake.extend(wakers),
+                Status::Orphaned => {
+                    let op = state.ops.remove(index);
+                    if op.kind == OpKind::Accept && result >= 0 {
+                        // SAFETY: a descriptor the kernel just made for us, owned by nobody.
+                        unsafe { libc::close(result) };
+                    }
+                    freed.push(op);
+                    self.in_flight.fetch_sub(1, Ordering::Relaxed);
+                }
+                Status::Done(prev) => unreachable!(
+                    "two completions for one operation: opcode {}, results {prev} then {result}, flags {:#x}",
+                    op.opcode,
+                    cqe.flags()
+                ),
+            }
+        }
+        drop(state);
+        if count > 0 {
+            self.completions.fetch_add(count as u64, Ordering::Relaxed);
+        }
+        drop(freed); // buffers and descriptors released outside the lock
+        count
+    }
+
+    /// The completion of `id` if it arrived (it leaves the slab); else `cx`'s waker is
+    /// stored and woken when it does.
+    pub(crate) fn poll_op(&self, id: OpId, cx: &mut Context<'_>) -> Poll<Completion> {
+        let mut state = self.lock();
+        let op = state
+            .ops
+            .get_mut(id.index as usize)
+            .expect("unknown operation");
+        debug_assert_eq!(op.generation, id.generation);
+        match &mut op.status {
+            Status::Done(_) => Poll::Ready(self.remove(&mut state, id)),
+            Status::InFlight(wakers) => {
+                if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    wakers.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            Status::Orphaned => unreachable!("polled an abandoned operation"),
+        }
+    }
+
+    /// The completion of `id` if it arrived; never registers a waker.
+    pub(crate) fn take_if_done(&self, id: OpId) -> Option<Completion> {
+        let mut state = self.lock();
+        let op = state.ops.get(id.index as usize).expect("unknown operation");
+        match op.status {
+            Status::Done(_) => Some(self.remove(&mut state, id)),
+            _ => None,
+        }
+    }
+
+    fn remove(&self, state: &mut State, id: OpId) -> Completion {
+        let op = state.ops.remove(id.index as usize);
+        let Status::Done(result) = op.status else {
+            unreachable!("removed an operation in flight")
+        };
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        Completion {
+            result,
+            buf: op.buf,
+        }
+    }
+
+    /// The owner of `id` goes away. A completed operation is freed now; one in flight is
+    /// orphaned (freed when it completes), after an `ASYNC_CANCEL` if `cancel`.
+    ///
+    /// The pushed SQEs are submitted here, and once the kernel has taken them (it holds
+    /// its own reference to the file of a submitted request) the entry lets go of the
+    /// descriptor: closing the socket then doesn't wait for the completion to be reaped,
+    /// so the peer sees the end of the stream as it does on mio, even on a current-thread
+    /// runtime that nobody drives any more.
+    pub(crate) fn abandon(&self, id: OpId, cancel: bool) {
+        let mut state = self.lock();
+        let op = state
+            .ops
+            .get_mut(id.index as usize)
+            .expect("unknown operation");
+        match op.status {
+            Status::Done(result) => {
+                let kind = op.kind;
+                let op = state.ops.remove(id.index as usize);
+                drop(state);
+                self.in_flight.fetch_sub(1, Ordering::Relaxed);
+                if kind == OpKind::Accept && result >= 0 {
+                    // SAFETY: a descriptor the kernel made for us, owned by nobody.
+                    unsafe { libc::close(result) };
+                }
+                drop(op);
+            }
+            Status::InFlight(_) => {
+                op.status = Status::Orphaned;
+                if self.is_shutdown.load(Ordering::Acquire) {
+                    return;
+                }
+                if cancel {
+                    let entry = opcode::AsyncCancel::new(id.user_data())
+                        .build()
+                        .user_data(CANCEL_TAG);
+                    // SAFETY: a cancellation points at no memory.
+                    unsafe { self.push(&mut state, &entry) };
+                }
+                // With the lock held nobody pushes meanwhile: an empty queue after the
+                // enter means the kernel took this operation's SQE.
+                let _ = self.uring.submit();
+                // SAFETY: the lock is held; the view is dropped before it is released.
+                let sq = unsafe { self.uring.submission_shared() };
+                let taken = sq.is_empty();
+                drop(sq);
+                if taken {
+                    let op = state.ops.get_mut(id.index as usize).expect("just seen");
+                    op.shutdown_write_after = false;
+                    let keep = std::mem::replace(&mut op._keep, Arc::new(()));
+                    drop(state);
+                    drop(keep);
+                }
+            }
+            Status::Orphaned => unreachable!("abandoned twice"),
+        }
+    }
+
+    /// Runs `shutdown(SHUT_WR)` on the descriptor of send `id` once it completes; `false`
+    /// if it already did (the caller shuts down now).
+    pub(crate) fn shutdown_write_after(&self, id: OpId) -> bool {
+        let mut state = self.lock();
+        let op = state
+            .ops
+            .get_mut(id.index as usize)
+            .expect("unknown operation");
+        match op.status {
+            Status::InFlight(_) => {
+                op.shutdown_write_after = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Cancels everything in flight and waits for the completions (at most
+    /// [`SHUTDOWN_WAIT`]); the owners' waiters are woken and their next call errors.
+    pub(crate) fn shutdown(&self) {
+        if self.is_shutdown.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        {
+            let mut state = self.lock();
+            let pending: Vec<u64> = state
+                .ops
+                .iter()
+                .filter(|(_, op)| !matches!(op.status, Status::Done(_)))
+                .map(|(index, op)| {
+                    OpId {
+                        index: index as u32,
+                        generation: op.generation,
+                    }
+                    .user_data()
+                })
+                .collect();
+            for user_data in pending {
+                let entry = opcode::AsyncCancel::new(user_data)
+                    .build()
+                    .user_data(CANCEL_TAG);
+                // SAFETY: a cancellation points at no memory.
+                unsafe { self.push(&mut state, &entry) };
+            }
+        }
+        let deadline = Instant::now() + SHUTDOWN_WAIT;
+        let mut wake = Vec::new();
+        loop {
+            self.reap(&mut wake);
+            for waker in wake.drain(..) {
+                crate::util::wake_contained(waker);
+            }
+            let waiting = self
+                .lock()
+                .ops
+                .iter()
+                .any(|(_, op)| !matches!(op.status, Status::Done(_)));
+            let now = Instant::now();
+            if !waiting {
+                return;
+            }
+            if now >= deadline {
+                break;
+            }
+            let left = deadline - now;
+            let ts = types::Timespec::new()
+                .sec(left.as_secs())
+                .nsec(left.subsec_nanos());
+            let args = types::SubmitArgs::new().timespec(&ts);
+            match self.uring.submitter().submit_with_args(1, &args) {
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ETIME | libc::EINTR | libc::EBUSY)
+                    ) => {}
+                Err(_) => break,
+            }
+        }
+        // Still in flight: leak their buffers and descriptors rather than free memory the
+        // kernel may yet write into.
+        let mut state = self.lock();
+        for (_, op) in state.ops.iter_mut() {
+            if !matches!(op.status, Status::Done(_)) {
+                std::mem::forget(std::mem::take(&mut op.buf));
+            }
+        }
+    }
+
+    /// A stream or listener joins the ring.
+    ///
+    /// # Errors
+    ///
+    /// If the runtime has shut down.
+    pub(crate) fn attach(&self) -> io::Result<()> {
+        let _state = self.lock(); // ordered with `shutdown`
+        if self.is_shutdown.load(Ordering::Acquire) {
+            return Err(shutdown_error());
+        }
+        self.sockets.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// A stream or listener leaves the ring.
+    pub(crate) fn detach(&self) {
+        self.sockets.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Streams and listeners on the ring now.
+    pub(crate) fn sockets(&self) -> usize {
+        self.sockets.load(Ordering::Relaxed)
+    }
+
+    /// Completions reaped so far.
+    pub(crate) fn completions(&self) -> u64 {
+        self.completions.load(Ordering::Relaxed)
+    }
+
+    /// Operations in the slab: in flight, orphaned, or completed and not yet taken.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+}
+
+impl Ring {
+    /// The descriptor that becomes readable when completions arrive.
+    pub(crate) fn wake_fd(&self) -> RawFd {
+        self.eventfd.as_raw_fd()
+    }
+}
+
+impl std::fmt::Debug for Ring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ring")
+            .field("fd", &self.uring.as_raw_fd())
+            .field("in_flight", &self.in_flight())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn shutdown_error() -> io::Error {
+    io::Error::other("the runtime this socket belongs to has shut down")
+}
