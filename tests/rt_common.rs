@@ -942,19 +942,8 @@ fn a_queued_blocking_job_is_not_lost_at_shutdown() {
         .max_blocking_threads(1)
         .build()
         .expect("building the runtime");
-    let release = Latch::new();
+    let (first, release) = hold_a_blocking_thread(&rt);
     let _release_on_failure = ReleaseOnDrop(release.clone());
-    let (started_tx, started_rx) = mpsc::channel();
-    let first = {
-        let release = release.clone();
-        rt.spawn_blocking(move || {
-            started_tx.send(()).expect("test alive");
-            release.wait_blocking();
-        })
-    };
-    started_rx
-        .recv_timeout(HANG_GUARD)
-        .expect("the blocking job never started");
     // The only blocking thread is busy: this one waits in the queue.
     let ran = Arc::new(AtomicBool::new(false));
     let queued = {
@@ -980,6 +969,24 @@ fn a_queued_blocking_job_is_not_lost_at_shutdown() {
             assert!(!ran.load(SeqCst), "a cancelled job ran");
         }
     }
+}
+
+/// Starts a blocking job that holds its thread until the returned latch is released, and
+/// returns once it runs.
+fn hold_a_blocking_thread(rt: &runtime::Runtime) -> (runtime::task::JoinHandle<()>, Latch) {
+    let release = Latch::new();
+    let (started_tx, started_rx) = mpsc::channel();
+    let job = {
+        let release = release.clone();
+        rt.spawn_blocking(move || {
+            started_tx.send(()).expect("test alive");
+            release.wait_blocking();
+        })
+    };
+    started_rx
+        .recv_timeout(HANG_GUARD)
+        .expect("the blocking job never started");
+    (job, release)
 }
 
 // ===== metrics =====
@@ -1439,18 +1446,7 @@ rt_test!(
     shutdown_timeout_of_zero_returns_while_a_blocking_job_runs,
     |rt| {
         // tokio's `shutdown_timeout_0`.
-        let release = Latch::new();
-        let (started_tx, started_rx) = mpsc::channel();
-        let job = {
-            let release = release.clone();
-            rt.spawn_blocking(move || {
-                started_tx.send(()).expect("test alive");
-                release.wait_blocking();
-            })
-        };
-        started_rx
-            .recv_timeout(HANG_GUARD)
-            .expect("the blocking job never started");
+        let (job, release) = hold_a_blocking_thread(&rt);
         drop(job);
         support::run_bounded("shutdown_timeout(0)", HANG_GUARD, move || {
             rt.shutdown_timeout(Duration::ZERO)
