@@ -1033,19 +1033,8 @@ rt_test!(metrics_count_workers_tasks_and_polls, |rt, flavor| {
 });
 
 rt_test!(metrics_count_busy_blocking_threads, |rt| {
-    let release = Latch::new();
+    let (job, release) = hold_a_blocking_thread(&rt);
     let _release_on_failure = ReleaseOnDrop(release.clone());
-    let (started_tx, started_rx) = mpsc::channel();
-    let job = {
-        let release = release.clone();
-        rt.spawn_blocking(move || {
-            started_tx.send(()).expect("test alive");
-            release.wait_blocking();
-        })
-    };
-    started_rx
-        .recv_timeout(HANG_GUARD)
-        .expect("the blocking job never started");
     let m = rt.metrics();
     assert!(m.blocking_threads >= 1, "a job is running on the pool");
     assert!(

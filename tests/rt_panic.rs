@@ -301,22 +301,28 @@ impl Drop for PanicInFutureDrop {
     }
 }
 
+/// Spawns a task that holds a [`PanicInFutureDrop`] and waits for ever; returns once it runs.
+fn spawn_started_bomb(rt: &runtime::Runtime) -> runtime::task::JoinHandle<()> {
+    let started = Gate::new();
+    let task = {
+        let started = started.clone();
+        rt.spawn(async move {
+            let _bomb = PanicInFutureDrop;
+            started.open();
+            std::future::pending::<()>().await
+        })
+    };
+    rt.block_on(started.wait());
+    task
+}
+
 rt_test!(
     aborting_a_task_whose_future_panics_on_drop_reports_that_panic,
     |rt| {
         // tokio's task_abort: the panic is "returned" to a joiner and "contained" for a
         // detached task; either way the workers go on.
         run_bounded("abort a future that panics on drop", LIMIT, move || {
-            let started = Gate::new();
-            let joined = {
-                let started = started.clone();
-                rt.spawn(async move {
-                    let _bomb = PanicInFutureDrop;
-                    started.open();
-                    std::future::pending::<()>().await
-                })
-            };
-            rt.block_on(started.wait());
+            let joined = spawn_started_bomb(&rt);
             joined.abort();
             let err = rt.block_on(joined).expect_err("aborted");
             assert!(err.is_panic(), "the drop's panic is the outcome: {err:?}");
@@ -325,16 +331,7 @@ rt_test!(
                 "a future that panics when dropped"
             );
 
-            let started = Gate::new();
-            let detached = {
-                let started = started.clone();
-                rt.spawn(async move {
-                    let _bomb = PanicInFutureDrop;
-                    started.open();
-                    std::future::pending::<()>().await
-                })
-            };
-            rt.block_on(started.wait());
+            let detached = spawn_started_bomb(&rt);
             let abort = detached.abort_handle();
             drop(detached);
             abort.abort();

@@ -63,6 +63,11 @@ where
     }
 }
 
+/// Waits until `io` is ready in `direction`: what `readable` and `writable` do.
+pub(crate) async fn ready(io: &impl StreamIo, direction: Direction) -> io::Result<()> {
+    std::future::poll_fn(|cx| io.poll_ready(cx, direction)).await
+}
+
 pub(crate) fn poll_read<E>(
     io: &PollEvented<E>,
     cx: &mut Context<'_>,
@@ -248,15 +253,7 @@ macro_rules! read_methods {
         /// # }
         /// ```
         pub async fn readable(&self) -> std::io::Result<()> {
-            let io = self.stream_io();
-            std::future::poll_fn(|cx| {
-                crate::net::stream_ops::StreamIo::poll_ready(
-                    io,
-                    cx,
-                    crate::reactor::Direction::Read,
-                )
-            })
-            .await
+            crate::net::stream_ops::ready(self.stream_io(), crate::reactor::Direction::Read).await
         }
     };
 }
@@ -387,15 +384,7 @@ macro_rules! write_methods {
         /// # }
         /// ```
         pub async fn writable(&self) -> std::io::Result<()> {
-            let io = self.stream_io();
-            std::future::poll_fn(|cx| {
-                crate::net::stream_ops::StreamIo::poll_ready(
-                    io,
-                    cx,
-                    crate::reactor::Direction::Write,
-                )
-            })
-            .await
+            crate::net::stream_ops::ready(self.stream_io(), crate::reactor::Direction::Write).await
         }
     };
 }

@@ -267,37 +267,32 @@ impl Ring {
 
     /// Whether SQEs wait to be submitted.
     pub(crate) fn has_pending(&self) -> bool {
-        let state = self.lock();
-        // SAFETY: the lock is held; the view is dropped before it is released.
-        let sq = unsafe { self.uring.submission_shared() };
-        let pending = !sq.is_empty();
-        drop(sq);
-        drop(state);
-        pending
+        self.queued() > 0
     }
 
-    /// Submits every pushed SQE in one `io_uring_enter`, if there are any.
-    pub(crate) fn flush(&self) {
+    /// SQEs pushed and not yet submitted.
+    fn queued(&self) -> usize {
         let state = self.lock();
         // SAFETY: the lock is held, so this view is the only one. A view must never
         // outlive the lock: dropping it stores the tail it read, which would un-publish
         // entries pushed meanwhile (and let the kernel consume stale slots again). Hence
         // the explicit drops, in this order.
         let sq = unsafe { self.uring.submission_shared() };
-        let pending = sq.len();
+        let queued = sq.len();
         drop(sq);
         drop(state);
-        if pending == 0 {
+        queued
+    }
+
+    /// Submits every pushed SQE in one `io_uring_enter`, if there are any.
+    pub(crate) fn flush(&self) {
+        if self.queued() == 0 {
             return;
         }
         match self.uring.submit() {
             Ok(_) => {}
             // Interrupted, or the completion queue is full: the next flush point retries.
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::EINTR | libc::EAGAIN | libc::EBUSY)
-                ) => {}
+            Err(e) if is_transient(&e) => {}
             Err(e) => panic!("io_uring_enter failed: {e}"),
         }
     }
@@ -525,12 +520,9 @@ impl Ring {
                 .nsec(left.subsec_nanos());
             let args = types::SubmitArgs::new().timespec(&ts);
             match self.uring.submitter().submit_with_args(1, &args) {
+                // Timed out, interrupted or busy: look again until the deadline.
                 Ok(_) => {}
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(libc::ETIME | libc::EINTR | libc::EBUSY)
-                    ) => {}
+                Err(e) if is_transient(&e) => {}
                 Err(_) => break,
             }
         }
@@ -597,4 +589,13 @@ impl std::fmt::Debug for Ring {
 
 pub(crate) fn shutdown_error() -> io::Error {
     io::Error::other("the runtime this socket belongs to has shut down")
+}
+
+/// An `io_uring_enter` error that says "not now" rather than "broken": interrupted, the
+/// completion queue full (`EBUSY`, `EAGAIN`), or a timed wait that ran out (`ETIME`).
+fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EINTR | libc::EAGAIN | libc::EBUSY | libc::ETIME)
+    )
 }
