@@ -115,19 +115,25 @@ pub(crate) fn enter_runtime(handle: &Handle, is_worker: bool) -> EnterRuntimeGua
         );
     }
     let was_worker = runtime_primitives::hooks::set_worker_thread(is_worker);
+    // Primitives that wake a waiter only to compete (the semaphore) wake it behind the
+    // running tasks: after this thread's next driver turn, as `yield_now` does.
+    let wake_behind = runtime_primitives::hooks::set_wake_behind(Some(defer));
     EnterRuntimeGuard {
         _current: set_current(handle),
         was_worker,
+        wake_behind,
     }
 }
 
 pub(crate) struct EnterRuntimeGuard {
     _current: SetCurrentGuard,
     was_worker: bool,
+    wake_behind: Option<fn(&Waker)>,
 }
 
 impl Drop for EnterRuntimeGuard {
     fn drop(&mut self) {
+        runtime_primitives::hooks::set_wake_behind(self.wake_behind);
         runtime_primitives::hooks::set_worker_thread(self.was_worker);
         let _ = CONTEXT.try_with(|cx| cx.runtime_entered.set(false));
     }

@@ -9,11 +9,12 @@
 //! The budget is a plain counter: `None` means unconstrained (not inside a budgeted poll).
 
 use core::cell::Cell;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 
 thread_local! {
     static BUDGET: Cell<Option<u8>> = const { Cell::new(None) };
     static WORKER: Cell<bool> = const { Cell::new(false) };
+    static WAKE_BEHIND: Cell<Option<fn(&Waker)>> = const { Cell::new(None) };
 }
 
 /// Replaces the current task's budget, returning the previous one.
@@ -184,5 +185,45 @@ pub fn assert_can_block(op: &str, async_form: &str) {
             "`{op}` would block a runtime worker thread and stall every task on it; \
              use `{async_form}` inside async code, or call it from `spawn_blocking`"
         );
+    }
+}
+
+/// Sets how this thread wakes a task "behind" the running ones (`None`: a plain wake);
+/// returns the previous setting. The runtime sets it while a thread drives its scheduler.
+///
+/// ```
+/// use runtime_primitives::hooks;
+///
+/// let before = hooks::set_wake_behind(Some(|waker| waker.wake_by_ref()));
+/// hooks::set_wake_behind(before);
+/// ```
+#[inline]
+pub fn set_wake_behind(wake: Option<fn(&Waker)>) -> Option<fn(&Waker)> {
+    WAKE_BEHIND.with(|w| w.replace(wake))
+}
+
+/// Wakes `waker` behind the tasks already runnable on this thread's executor (after its
+/// next IO turn), or at once where no executor said how.
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+/// use std::task::{Wake, Waker};
+///
+/// struct Flag(AtomicBool);
+/// impl Wake for Flag {
+///     fn wake(self: Arc<Self>) {
+///         self.0.store(true, Ordering::Relaxed);
+///     }
+/// }
+/// let flag = Arc::new(Flag(AtomicBool::new(false)));
+/// runtime_primitives::hooks::wake_behind(Waker::from(flag.clone()));
+/// assert!(flag.0.load(Ordering::Relaxed), "outside a runtime: woken at once");
+/// ```
+#[inline]
+pub fn wake_behind(waker: Waker) {
+    match WAKE_BEHIND.with(Cell::get) {
+        Some(wake) => wake(&waker),
+        None => waker.wake(),
     }
 }

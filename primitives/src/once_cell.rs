@@ -8,13 +8,14 @@
 //! success the initialiser writes the value and *closes* the gate instead of giving the
 //! permit back: the close wakes every waiter with "closed", which here means "initialised",
 //! and every later acquire fails at once with it. A failed, cancelled or panicking
-//! initialiser gives the permit back (a drop guard), and the semaphore hands it straight to
-//! the longest waiter, which then initialises.
+//! initialiser gives the permit back (a drop guard), and the semaphore wakes the longest
+//! waiter to take it, which then initialises.
 //!
 //! Why a gate rather than a state word with a waiter list of its own: the hand-off to the
 //! next initialiser is exactly the semaphore's release, already cancel-safe (a waiter dropped
-//! after it was handed the permit passes it on) and fair (the woken waiter can't be
-//! overtaken by a newcomer, so no initialiser starves), and its loom models already cover
+//! after it was woken passes the chance on) and fair (the woken waiter can be overtaken by a
+//! newcomer at most once, then it is handed the permit, so no initialiser starves), and its
+//! loom models already cover
 //! it. What is new here is small: the permit guard and the write-then-close order. With the
 //! value in, [`OnceCell::get`] is a single acquire load of the gate's word.
 //!

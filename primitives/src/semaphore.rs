@@ -1,4 +1,4 @@
-//! A counting semaphore: at most `n` holders at a time, served first come, first served.
+//! A counting semaphore: at most `n` holders at a time, waiters served in FIFO order.
 
 use core::fmt;
 use core::future::Future;
@@ -16,8 +16,13 @@ use crate::thread_waker::block_on_thread;
 ///
 /// A permit comes back to the semaphore when its [`SemaphorePermit`] guard is dropped, also
 /// when a panic drops it (there is no poisoning), so a task that panics loses no permit.
-/// Waiters are served in FIFO order: one that asks for `k` permits is not overtaken by later,
-/// smaller requests; it collects permits as they are given back until it has all `k`.
+/// Waiters are served in FIFO order: one that asks for `k > 1` permits is not overtaken by
+/// later requests; it collects permits as they are given back until it has all `k`. A waiter
+/// for one permit may lose it once to a task that asks at the moment it is given back (often
+/// the task that gave it back, in a loop), which saves a task switch per acquire under
+/// contention; after that one lost race it is served strictly in turn, so nobody starves.
+/// Giving back `k > 1` permits at once (dropping a permit of `k`, `add_permits(k)`) lets the
+/// first waiters through in order, as Python's `release(n)` does.
 ///
 /// Uncontended, acquiring and releasing are one atomic operation each; the waiter queue's
 /// lock is taken only when someone has to wait.
@@ -58,12 +63,13 @@ pub struct Semaphore {
 }
 
 impl Semaphore {
-    /// The most permits a semaphore can hold: `usize::MAX >> 3`.
+    /// The most permits a semaphore can hold: `usize::MAX >> 5` (the permit word keeps four
+    /// flag bits and one bit of headroom beside the count).
     ///
     /// ```
     /// use runtime_primitives::Semaphore;
     ///
-    /// assert_eq!(Semaphore::MAX_PERMITS, usize::MAX >> 3);
+    /// assert_eq!(Semaphore::MAX_PERMITS, usize::MAX >> 5);
     /// ```
     pub const MAX_PERMITS: usize = raw::MAX_PERMITS;
 

@@ -797,6 +797,18 @@ impl WakeList {
     /// Wakes and drops every waker, containing their panics; returns the first panic's
     /// payload.
     pub(crate) fn wake_each(&mut self) -> Option<Box<dyn core::any::Any + Send>> {
+        self.wake_each_with(Waker::wake)
+    }
+
+    /// As [`wake_all`](WakeList::wake_all), each waker woken behind the running tasks
+    /// ([`hooks::wake_behind`]).
+    pub(crate) fn wake_all_behind(&mut self) {
+        if let Some(payload) = self.wake_each_with(hooks::wake_behind) {
+            std::panic::resume_unwind(payload);
+        }
+    }
+
+    fn wake_each_with(&mut self, wake: fn(Waker)) -> Option<Box<dyn core::any::Any + Send>> {
         // Empty first, so each waker is read out exactly once whatever a `wake` does.
         let len = core::mem::take(&mut self.len);
         let mut first_panic = None;
@@ -804,7 +816,7 @@ impl WakeList {
             // SAFETY: `wakers[..len]` were initialised by `push`, and `len` is already 0, so
             // each is read out exactly once.
             let waker = unsafe { slot.assume_init_read() };
-            let woken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
+            let woken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wake(waker)));
             if let Err(payload) = woken {
                 first_panic.get_or_insert(payload);
             }

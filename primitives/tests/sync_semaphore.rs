@@ -1,6 +1,7 @@
 //! `Semaphore`: the limit holds on every executor and from OS threads, waiters are served
-//! FIFO (a request for k permits is not overtaken), cancelled waiters lose no permit, close
-//! wakes every waiter, and bad input gets a clear error or panic.
+//! FIFO (a request for k permits is not overtaken; one for a single permit loses at most one
+//! race to a newcomer), cancelled waiters lose no permit, close wakes every waiter, and bad
+//! input gets a clear error or panic.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -166,6 +167,58 @@ fn waiters_are_served_in_arrival_order() {
             }
         }
     }
+}
+
+#[test]
+fn a_waiter_of_one_permit_loses_at_most_one_race() {
+    let sem = Semaphore::new(1);
+    let (wakes, waker) = CountingWaker::new();
+    let held = sem.try_acquire().unwrap();
+    let mut waiter = Box::pin(sem.acquire());
+    assert!(poll_pinned(waiter.as_mut(), &waker).is_pending());
+    drop(held);
+    assert_eq!(
+        wakes.wakes(),
+        1,
+        "woken to compete for the permit given back"
+    );
+    // The releasing side asks again before the waiter runs: it may take the permit back.
+    let barged = sem
+        .try_acquire()
+        .expect("a permit given back is free to take");
+    assert!(
+        poll_pinned(waiter.as_mut(), &waker).is_pending(),
+        "the waiter lost this race"
+    );
+    // Having lost once, it is served strictly: the next permit is handed to it, and
+    // nobody else may take one meanwhile, neither by `try_acquire` nor by a new `acquire`.
+    drop(barged);
+    assert_eq!(wakes.wakes(), 2);
+    assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
+    let mut newcomer = Box::pin(sem.acquire());
+    assert!(poll_pinned(newcomer.as_mut(), &waker).is_pending());
+    let got = poll_pinned(waiter.as_mut(), &waker);
+    assert!(matches!(got, Poll::Ready(Ok(_))), "handed the permit");
+    drop(got);
+    assert!(matches!(
+        poll_pinned(newcomer.as_mut(), &waker),
+        Poll::Ready(Ok(_))
+    ));
+}
+
+#[test]
+fn a_waiter_of_many_permits_makes_the_semaphore_strict() {
+    // With a waiter for 2 queued, a permit given back is never free to take: it goes to the
+    // waiters in order, so later, smaller requests can't starve the big one.
+    let sem = Semaphore::new(2);
+    let (a, b) = (sem.try_acquire().unwrap(), sem.try_acquire().unwrap());
+    let mut big = Box::pin(sem.acquire_many(2));
+    assert!(poll_once(big.as_mut()).is_pending());
+    for permit in [a, b] {
+        drop(permit);
+        assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
+    }
+    assert!(matches!(poll_once(big.as_mut()), Poll::Ready(Ok(_))));
 }
 
 // ===== cancellation =====
@@ -483,11 +536,16 @@ fn add_permits_of_n_wakes_exactly_n_single_waiters() {
     assert_eq!(ready, [true, true, true, false, false]);
     assert_eq!(sem.available_permits(), 0);
     drop(polled);
-    assert_eq!(
-        wakes.wakes(),
-        5,
-        "the returned permits go on to the last two"
-    );
+    // The returned permits go on to the last two: one permit at a time wakes the front
+    // waiter to compete, and the one that takes a permit with more left wakes the next.
+    assert_eq!(wakes.wakes(), 4);
+    let (fourth, fifth) = waiters.split_at_mut(4);
+    let got_fourth = poll_pinned(fourth[3].as_mut(), &waker);
+    assert!(matches!(got_fourth, Poll::Ready(Ok(_))));
+    assert_eq!(wakes.wakes(), 5, "the fourth, served, woke the fifth");
+    let got_fifth = poll_pinned(fifth[0].as_mut(), &waker);
+    assert!(matches!(got_fifth, Poll::Ready(Ok(_))));
+    assert_eq!(sem.available_permits(), 1);
 }
 
 #[test]
