@@ -59,10 +59,14 @@ pub(crate) struct IoConfig {
 }
 
 impl Driver {
-    /// A driver whose timers run on `clock`.
-    pub(crate) fn new(clock: Clock, io_config: IoConfig) -> io::Result<(Driver, Handle)> {
+    /// A driver whose timers run on `clock`, in `timer_shards` wheels (see `time::driver`).
+    pub(crate) fn new(
+        clock: Clock,
+        io_config: IoConfig,
+        timer_shards: usize,
+    ) -> io::Result<(Driver, Handle)> {
         let (io, io_handle) = Reactor::new()?;
-        let (time, time_handle) = TimeDriver::new(io_handle.clone(), clock);
+        let (time, time_handle) = TimeDriver::new(io_handle.clone(), clock, timer_shards);
         #[cfg(target_os = "linux")]
         let uring = Self::new_ring(&io_handle, io_config)?;
         #[cfg(not(target_os = "linux"))]

@@ -673,6 +673,61 @@ rt_test!(yield_now_lets_other_tasks_run, |rt, flavor| {
     });
 });
 
+/// A task that keeps its worker busy without ever yielding to the driver: each poll wakes
+/// it again, so a queue always holds it. Ends `true` once `stop` is set, `false` if that
+/// never happens within the hang guard.
+fn busy_until(stop: Arc<AtomicBool>) -> impl std::future::Future<Output = bool> {
+    let deadline = Instant::now() + HANG_GUARD;
+    poll_fn(move |cx| {
+        if stop.load(SeqCst) {
+            return Poll::Ready(true);
+        }
+        if Instant::now() > deadline {
+            return Poll::Ready(false);
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+}
+
+// Every `global_queue_interval` polls a scheduler takes from the injector first, so a task
+// spawned from outside runs while local tasks keep every worker busy.
+rt_test!(
+    a_remote_spawn_runs_while_local_tasks_keep_every_worker_busy,
+    |rt, flavor| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = rt.handle().clone();
+        rt.block_on(async {
+            let started = Arc::new(AtomicUsize::new(0));
+            let busy: Vec<_> = (0..flavor.workers())
+                .map(|_| {
+                    let (stop, started) = (stop.clone(), started.clone());
+                    runtime::spawn(async move {
+                        started.fetch_add(1, SeqCst);
+                        busy_until(stop).await
+                    })
+                })
+                .collect();
+            while started.load(SeqCst) < flavor.workers() {
+                runtime::yield_now().await;
+            }
+            let stop = stop.clone();
+            // From another thread: the task goes through the injector.
+            let remote =
+                thread::spawn(move || handle.spawn(async move { stop.store(true, SeqCst) }))
+                    .join()
+                    .expect("spawning thread panicked");
+            for task in busy {
+                assert!(
+                    task.await.expect("busy task failed"),
+                    "the remotely spawned task never ran while the workers were busy"
+                );
+            }
+            remote.await.expect("remote task failed");
+        });
+    }
+);
+
 rt_test!(tasks_wake_each_other_in_turn, |rt| {
     const ROUNDS: usize = 1000;
 

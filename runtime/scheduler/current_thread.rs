@@ -18,6 +18,7 @@ use crate::scheduler::defer::Defer;
 use crate::scheduler::inject::Inject;
 use crate::scheduler::local::{LocalQueue, LocalRegistry, LocalTasks};
 use crate::scheduler::poll_slot::{CoarseClock, PollSlot};
+use crate::scheduler::Countdown;
 use crate::task_core::{JoinHandle, Notified, OwnedTasks, Schedule, Task, TaskMeta};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -76,7 +77,10 @@ struct BlockOnSignal {
 
 struct Core {
     tasks: VecDeque<Notified<Arc<Handle>>>,
+    /// Parity picks local tasks or the rest first (see `next_task`).
     tick: u32,
+    /// When the injector goes first (every `global_queue_interval` ticks).
+    inject_first: Countdown,
     /// The coarse clock (see `PollSlot`): read after every driver turn.
     now_ns: u64,
     driver: Option<Driver>,
@@ -113,7 +117,8 @@ impl CurrentThread {
         blocking: crate::blocking::Spawner,
     ) -> std::io::Result<(CurrentThread, Arc<Handle>)> {
         let clock = crate::time::clock::Clock::new(true, config.start_paused);
-        let (driver, driver_handle) = Driver::new(clock, config.io)?;
+        // The runtime thread's timer shard, and one for other threads.
+        let (driver, driver_handle) = Driver::new(clock, config.io, 2)?;
         let handle = Arc::new(Handle {
             inject: Inject::new(),
             owned: OwnedTasks::new(1),
@@ -130,6 +135,7 @@ impl CurrentThread {
         let core = Box::new(Core {
             tasks: VecDeque::with_capacity(64),
             tick: 0,
+            inject_first: Countdown::new(handle.config.global_queue_interval),
             now_ns: 0,
             driver: Some(driver),
         });
@@ -349,7 +355,7 @@ impl Context {
                 return Some(Runnable::Local(task));
             }
         }
-        let task = if core.tick % self.handle.config.global_queue_interval == 0 {
+        let task = if core.inject_first.tick() {
             self.handle.inject.pop().or_else(|| core.tasks.pop_front())
         } else {
             core.tasks.pop_front().or_else(|| self.handle.inject.pop())

@@ -96,6 +96,17 @@ impl Handle {
     }
 }
 
+/// The index of the worker running on this thread (0 for a current-thread runtime's
+/// thread); `None` on a thread that runs no scheduler.
+#[inline]
+pub(crate) fn worker_index() -> Option<usize> {
+    crate::context::with_scheduler(|cx| match cx {
+        Some(Context::MultiThread(cx)) => Some(cx.index()),
+        Some(Context::CurrentThread(_)) => Some(0),
+        None => None,
+    })
+}
+
 /// Whether the scheduler running on this thread has tasks queued to run (only the
 /// current-thread flavor, the one whose clock can pause, says).
 pub(crate) fn has_ready_tasks() -> bool {
@@ -105,11 +116,59 @@ pub(crate) fn has_ready_tasks() -> bool {
     })
 }
 
+/// Fires on every `interval`-th tick: the schedulers' "every n polls" checks (injector
+/// first, a driver turn) without a `%` by a configured value, which is a `div` on every poll.
+#[derive(Debug)]
+pub(crate) struct Countdown {
+    left: u32,
+    interval: u32,
+}
+
+impl Countdown {
+    /// `interval >= 1` (the builder asserts it): the first tick that fires is the
+    /// `interval`-th.
+    pub(crate) fn new(interval: u32) -> Countdown {
+        Countdown {
+            left: interval,
+            interval,
+        }
+    }
+
+    /// Counts one tick; `true` on every `interval`-th.
+    #[inline]
+    pub(crate) fn tick(&mut self) -> bool {
+        self.left -= 1;
+        if self.left == 0 {
+            self.left = self.interval;
+            return true;
+        }
+        false
+    }
+}
+
 impl Context {
     pub(crate) fn defer(&self, waker: &Waker) {
         match self {
             Context::CurrentThread(cx) => cx.defer.defer(waker),
             Context::MultiThread(cx) => cx.defer.defer(waker),
+        }
+    }
+}
+
+#[cfg(all(test, not(runtime_loom)))]
+mod tests {
+    use super::Countdown;
+
+    #[test]
+    fn countdown_fires_on_every_interval_th_tick() {
+        for interval in [1, 2, 61] {
+            let mut countdown = Countdown::new(interval);
+            let fired: Vec<u32> = (1..=3 * interval).filter(|_| countdown.tick()).collect();
+            assert_eq!(
+                fired,
+                [interval, 2 * interval, 3 * interval],
+                "interval {interval}"
+            );
         }
     }
 }

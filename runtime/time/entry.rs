@@ -1,8 +1,11 @@
 //! `TimerNode`: a timer's node in the wheel, embedded in the `Sleep` that owns it.
 //!
-//! Every field but `fired` is guarded by the time driver's mutex (the wheel lock): the
+//! The fields in `inner` are guarded by the lock of the wheel shard the node is in: the
 //! owner reads and writes them only while holding it, and so does the driver. `fired` is
 //! set under the lock and read without it, so a completed `Sleep` polls without locking.
+//! `shard` says which lock that is: the owner sets it before the node's first insert, and
+//! it never changes while the node is in a wheel (the driver knows which shard it is
+//! draining; debug builds check that the two agree).
 
 use crate::loom::atomic::{AtomicBool, Ordering};
 use std::cell::UnsafeCell;
@@ -13,6 +16,8 @@ use std::task::Waker;
 pub(crate) struct TimerNode {
     inner: UnsafeCell<NodeInner>,
     fired: AtomicBool,
+    /// The wheel shard the node is inserted in (see the module doc).
+    pub(crate) shard: u32,
     _pinned: PhantomPinned,
 }
 
@@ -26,9 +31,9 @@ pub(crate) struct NodeInner {
     pub(crate) slot: Option<(u8, u8)>,
 }
 
-// SAFETY: the cell is only accessed under the wheel lock (see the module doc).
+// SAFETY: the cell is only accessed under its shard's wheel lock (see the module doc).
 unsafe impl Send for TimerNode {}
-// SAFETY: as above; `fired` is atomic.
+// SAFETY: as above; `fired` is atomic, and `shard` is written only through `&mut`.
 unsafe impl Sync for TimerNode {}
 
 impl TimerNode {
@@ -42,6 +47,7 @@ impl TimerNode {
                 slot: None,
             }),
             fired: AtomicBool::new(false),
+            shard: 0,
             _pinned: PhantomPinned,
         }
     }
@@ -50,8 +56,8 @@ impl TimerNode {
     ///
     /// # Safety
     ///
-    /// The caller holds the wheel lock, and the returned reference does not outlive it or
-    /// overlap another one to the same node.
+    /// The caller holds the lock of the node's shard, and the returned reference does not
+    /// outlive it or overlap another one to the same node.
     #[allow(clippy::mut_from_ref)]
     pub(crate) unsafe fn inner(&self) -> &mut NodeInner {
         // SAFETY: exclusivity is the caller's contract (the lock).
@@ -66,12 +72,13 @@ impl TimerNode {
         self.fired.store(fired, Ordering::Release);
     }
 
-    /// Hands the node's waker to `wake` and marks it fired (called under the lock).
+    /// Hands the node's waker to `wake`, with its deadline tick, and marks it fired
+    /// (called under the lock).
     ///
     /// `fired` is the driver's last write to the node: once the owner sees it (without
     /// the lock), it may free the node, so nothing may touch the node afterwards.
-    pub(crate) fn fire(&self, inner: &mut NodeInner, wake: &mut Vec<Waker>) {
-        wake.extend(inner.waker.take());
+    pub(crate) fn fire(&self, inner: &mut NodeInner, wake: &mut Vec<(u64, Waker)>) {
+        wake.extend(inner.waker.take().map(|waker| (inner.when, waker)));
         self.set_fired(true);
     }
 }

@@ -1,5 +1,7 @@
-//! Timers: [`sleep`], [`timeout`], [`interval`], driven by a hierarchical timing wheel in
-//! the runtime's driver (see `wheel` for the mechanism), on the runtime's clock.
+//! Timers: [`sleep`], [`timeout`], [`interval`], driven by hierarchical timing wheels in
+//! the runtime's driver (see `wheel` for the mechanism), on the runtime's clock. The
+//! wheels are sharded: one per worker thread plus one for other threads, each behind its
+//! own lock, so timers set on different workers don't contend (see `driver`).
 //!
 //! Every timer reads the clock of its runtime ([`Instant::now`]): real time, unless a test
 //! paused it with [`pause`] (or `#[runtime::test(start_paused = true)]`); then time moves

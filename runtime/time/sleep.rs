@@ -166,8 +166,8 @@ impl Sleep {
             return;
         }
         let node = NonNull::from(&this.node);
-        let mut wheel = this.handle.lock();
-        // SAFETY: the node is pinned inside this `Sleep` and we hold the wheel lock.
+        let mut wheel = this.handle.lock(this.node.shard);
+        // SAFETY: the node is pinned inside this `Sleep` and we hold its shard's lock.
         unsafe {
             wheel.remove(node);
             this.node.set_fired(false);
@@ -195,13 +195,17 @@ impl Future for Sleep {
             return Poll::Ready(());
         }
         let mut coop = ready!(coop::poll_proceed(cx));
+        if !this.registered {
+            // Not linked anywhere yet, so nothing else reads the node.
+            this.node.shard = this.handle.shard_here();
+        }
         let node = NonNull::from(&this.node);
-        let mut wheel = this.handle.lock();
+        let mut wheel = this.handle.lock(this.node.shard);
         if this.handle.is_shutdown() {
             drop(wheel);
             panic!("a timer was polled after its runtime shut down");
         }
-        // SAFETY: the node is pinned inside this `Sleep`, and we hold the wheel lock.
+        // SAFETY: the node is pinned inside this `Sleep`, and we hold its shard's lock.
         let inner = unsafe { node.as_ref().inner() };
         // A deadline already past completes now, not at the driver's next turn (which a
         // busy or stalled thread may not have taken yet); one known to lie ahead when it was
@@ -238,9 +242,9 @@ impl Drop for Sleep {
             return;
         }
         let node = NonNull::from(&self.node);
-        let mut wheel = self.handle.lock();
+        let mut wheel = self.handle.lock(self.node.shard);
         // SAFETY: the node is pinned in this `Sleep` (being dropped in place) and we hold
-        // the wheel lock; afterwards nothing points to it.
+        // its shard's lock; afterwards nothing points to it.
         unsafe {
             wheel.remove(node);
             drop(node.as_ref().inner().waker.take());

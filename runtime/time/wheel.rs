@@ -10,7 +10,8 @@
 //! dropped `Sleep` leaves nothing behind and the wheel allocates nothing per timer). When
 //! a slot of a higher level comes due, its entries either fire or cascade to lower levels.
 //!
-//! All of it is guarded by the time driver's mutex: `&mut Wheel` is the lock.
+//! The driver keeps one wheel per shard (see `driver`), each behind its own mutex: `&mut
+//! Wheel` is that lock, and a node is only ever linked in one wheel at a time.
 
 use crate::time::entry::TimerNode;
 use std::ptr::NonNull;
@@ -23,6 +24,9 @@ const SLOT_BITS: u32 = 6;
 const MAX_DURATION: u64 = 1 << (SLOT_BITS as u64 * LEVELS as u64);
 
 pub(crate) struct Wheel {
+    /// Which shard this is: a node may only be linked here if it says so (checked in
+    /// debug builds, where a sharding slip would otherwise corrupt another wheel's lists).
+    shard: u32,
     elapsed: u64,
     levels: [Level; LEVELS],
     len: usize,
@@ -47,7 +51,7 @@ pub(crate) struct Expiration {
     pub(crate) deadline: u64,
 }
 
-// SAFETY: the nodes are only touched under the time driver's mutex, which owns the wheel.
+// SAFETY: the nodes are only touched under the mutex of the shard that owns the wheel.
 unsafe impl Send for Wheel {}
 
 fn slot_range(level: usize) -> u64 {
@@ -73,8 +77,9 @@ fn slot_for(when: u64, level: usize) -> usize {
 }
 
 impl Wheel {
-    pub(crate) fn new() -> Wheel {
+    pub(crate) fn new(shard: u32) -> Wheel {
         Wheel {
+            shard,
             elapsed: 0,
             levels: std::array::from_fn(|level| Level {
                 level,
@@ -100,6 +105,9 @@ impl Wheel {
     ///
     /// `node` is pinned and stays valid until removed or fired; the caller holds the lock.
     pub(crate) unsafe fn insert(&mut self, node: NonNull<TimerNode>) -> Result<(), ()> {
+        // SAFETY: the node is valid (the caller's contract).
+        let shard = unsafe { node.as_ref() }.shard;
+        debug_assert_eq!(shard, self.shard, "node in another shard");
         // SAFETY: the caller holds the lock that guards the node's fields.
         let inner = unsafe { node.as_ref().inner() };
         if inner.when <= self.elapsed {
@@ -139,6 +147,9 @@ impl Wheel {
         let Some((level, slot)) = inner.slot.take() else {
             return;
         };
+        // SAFETY: the node is valid (the caller's contract).
+        let shard = unsafe { node.as_ref() }.shard;
+        debug_assert_eq!(shard, self.shard, "node in another shard");
         let (level, slot) = (level as usize, slot as usize);
         let list = &mut self.levels[level].slots[slot];
         match inner.prev {
@@ -166,8 +177,9 @@ impl Wheel {
             .find_map(|level| level.next_expiration(self.elapsed))
     }
 
-    /// Fires every entry due at `now`, collecting their wakers; cascades the rest.
-    pub(crate) fn poll(&mut self, now: u64, wake: &mut Vec<Waker>) {
+    /// Fires every entry due at `now`, collecting their wakers with their deadline ticks in
+    /// deadline order; cascades the rest.
+    pub(crate) fn poll(&mut self, now: u64, wake: &mut Vec<(u64, Waker)>) {
         while let Some(expiration) = self.next_expiration() {
             if expiration.deadline > now {
                 break;
@@ -199,7 +211,7 @@ impl Wheel {
     }
 
     /// Unlinks every entry (driver shutdown) and collects their wakers.
-    pub(crate) fn drain(&mut self, wake: &mut Vec<Waker>) {
+    pub(crate) fn drain(&mut self, wake: &mut Vec<(u64, Waker)>) {
         for level in self.levels.iter_mut() {
             for list in level.slots.iter_mut() {
                 while let Some(node) = list.head {
@@ -209,7 +221,7 @@ impl Wheel {
                     inner.prev = None;
                     inner.next = None;
                     inner.slot = None;
-                    wake.extend(inner.waker.take());
+                    wake.extend(inner.waker.take().map(|waker| (inner.when, waker)));
                 }
                 list.tail = None;
             }
@@ -249,7 +261,7 @@ mod tests {
     /// Inserts nodes for `whens`, then advances time tick by tick (and in big jumps),
     /// checking each node fires exactly at the first poll with `now >= when`.
     fn check_fires_on_time(whens: &[u64], step: impl Fn(u64) -> u64, end: u64) {
-        let mut wheel = Wheel::new();
+        let mut wheel = Wheel::new(0);
         let nodes: Vec<Pin<Box<TimerNode>>> =
             whens.iter().map(|_| Box::pin(TimerNode::new())).collect();
         for (node, &when) in nodes.iter().zip(whens) {
@@ -293,7 +305,7 @@ mod tests {
 
     #[test]
     fn removed_timers_never_fire() {
-        let mut wheel = Wheel::new();
+        let mut wheel = Wheel::new(0);
         let a = Box::pin(TimerNode::new());
         let b = Box::pin(TimerNode::new());
         let (pa, pb) = (NonNull::from(&*a), NonNull::from(&*b));
@@ -314,7 +326,7 @@ mod tests {
 
     #[test]
     fn past_deadlines_are_refused() {
-        let mut wheel = Wheel::new();
+        let mut wheel = Wheel::new(0);
         let mut wake = Vec::new();
         wheel.poll(50, &mut wake);
         let node = Box::pin(TimerNode::new());
@@ -337,7 +349,7 @@ mod tests {
     }
 
     fn far_deadline_from(start: u64) {
-        let mut wheel = Wheel::new();
+        let mut wheel = Wheel::new(0);
         wheel.poll(start, &mut Vec::new());
         let node = Box::pin(TimerNode::new());
         let ptr = NonNull::from(&*node);

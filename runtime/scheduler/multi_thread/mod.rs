@@ -34,9 +34,9 @@ impl MultiThread {
         blocking: crate::blocking::Spawner,
         rt_handle: impl Fn(Arc<Handle>) -> crate::Handle,
     ) -> io::Result<(MultiThread, Arc<Handle>)> {
-        // Not pausable: see `time::clock`.
-        let (driver, driver_handle) =
-            Driver::new(crate::time::clock::Clock::new(false, false), config.io)?;
+        // Not pausable: see `time::clock`. A timer shard per worker, and one for other threads.
+        let clock = crate::time::clock::Clock::new(false, false);
+        let (driver, driver_handle) = Driver::new(clock, config.io, config.worker_threads + 1)?;
         let driver = Arc::new(DriverShared::new(driver, driver_handle));
         let (handle, cores) = worker::create(config, driver, blocking);
         let workers = Arc::new(WorkersDone {

@@ -33,6 +33,7 @@ use crate::scheduler::multi_thread::lifo::LifoSlot;
 use crate::scheduler::multi_thread::park::{DriverShared, Parker, Unparker};
 use crate::scheduler::multi_thread::queue::{self, Overflow};
 use crate::scheduler::poll_slot::{CoarseClock, PollSlot};
+use crate::scheduler::Countdown;
 use crate::task_core::{JoinHandle, Notified, OwnedTasks, Schedule, Task, TaskMeta};
 use crate::util::{CachePadded, FastRand};
 use std::cell::RefCell;
@@ -84,7 +85,10 @@ fn bump(counter: &AtomicU64, n: u64) {
 /// What only the worker thread touches.
 pub(super) struct Core {
     index: usize,
-    tick: u32,
+    /// When the injector goes first (every `global_queue_interval` ticks).
+    inject_first: Countdown,
+    /// When a busy worker takes a driver turn (every `event_interval` ticks).
+    driver_turn: Countdown,
     /// The coarse clock: read after every park or driver turn, stamped on each poll.
     now_ns: u64,
     lifo_enabled: bool,
@@ -123,7 +127,8 @@ pub(super) fn create(
         });
         cores.push(Box::new(Core {
             index: i,
-            tick: 0,
+            inject_first: Countdown::new(config.global_queue_interval),
+            driver_turn: Countdown::new(config.event_interval),
             now_ns: 0,
             lifo_enabled: true,
             run_queue,
@@ -168,7 +173,6 @@ pub(super) fn run(handle: Arc<Handle>, index: usize, core: Box<Core>) {
 impl Context {
     fn run(&self, mut core: Box<Core>) -> Box<Core> {
         while !core.is_shutdown {
-            core.tick = core.tick.wrapping_add(1);
             core = self.maintenance(core);
             if let Some(task) = self.next_task(&mut core) {
                 core = self.run_task(task, core);
@@ -188,8 +192,7 @@ impl Context {
     }
 
     fn next_task(&self, core: &mut Core) -> Option<Notified<Arc<Handle>>> {
-        let interval = self.handle.config.global_queue_interval;
-        if core.tick % interval == 0 {
+        if core.inject_first.tick() {
             if let Some(task) = self.handle.inject.pop() {
                 return Some(task);
             }
@@ -286,7 +289,7 @@ impl Context {
     }
 
     fn maintenance(&self, mut core: Box<Core>) -> Box<Core> {
-        if core.tick % self.handle.config.event_interval == 0 {
+        if core.driver_turn.tick() {
             core = self.park_timeout(core, Some(Duration::ZERO));
             if !core.is_shutdown {
                 core.is_shutdown = self.handle.inject.is_closed();
@@ -405,6 +408,11 @@ impl Context {
 impl Context {
     pub(crate) fn driver(&self) -> &crate::driver::Handle {
         &self.handle.driver.handle
+    }
+
+    /// This worker's index (0 to `worker_threads - 1`).
+    pub(crate) fn index(&self) -> usize {
+        self.index
     }
 
     fn lifo(&self) -> &LifoSlot<Arc<Handle>> {
