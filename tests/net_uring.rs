@@ -1,18 +1,20 @@
 //! The io_uring driver (`Builder::io_driver(IoDriver::Uring)`): reads woken by the ring
 //! alone, cancelled reads that lose nothing, streams and listeners dropped with operations
-//! in flight (nothing left in the ring), shutdown with operations in flight, and the
+//! in flight (nothing left in the ring), connects on the ring (refused as on mio, dropped
+//! mid-flight without a trace), shutdown with operations in flight, and the
 //! fallback to mio when `io_uring_setup` fails. On kernels without io_uring the tests that
 //! need the ring check the fallback instead.
 
 #[macro_use]
 mod support;
 
+use std::future::Future;
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use runtime::net::{TcpListener, TcpStream};
+use runtime::net::{TcpListener, TcpSocket, TcpStream};
 use runtime::{Builder, IoDriver, Runtime};
-use support::{guard, run_bounded, wait_until};
+use support::{eventually, guard, run_bounded, wait_until};
 
 /// Bound on a whole test's run (against a hang, not a speed claim).
 const LIMIT: Duration = Duration::from_secs(60);
@@ -33,8 +35,12 @@ fn has_uring(rt: &Runtime) -> bool {
 }
 
 /// Waits until the ring holds no operation, giving the driver turns meanwhile (a
-/// current-thread runtime turns it only inside `block_on`).
+/// current-thread runtime turns it only inside `block_on`); at once on a runtime that fell
+/// back to mio.
 fn wait_for_no_ops(rt: &Runtime, what: &str) {
+    if !has_uring(rt) {
+        return;
+    }
     wait_until(what, || {
         rt.block_on(async { runtime::time::sleep(Duration::from_millis(1)).await });
         rt.metrics().io_ops == 0
@@ -72,7 +78,6 @@ rt_test!(
     a_dropped_read_loses_nothing_the_next_read_gets_the_bytes,
     |_rt, flavor| {
         let rt = uring(flavor);
-        let uring_on = has_uring(&rt);
         run_bounded("cancelled read", LIMIT, move || {
             let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             let addr = std_listener.local_addr().unwrap();
@@ -101,10 +106,8 @@ rt_test!(
                 assert_eq!(got, b"after the cancel");
             });
             drop(writer.join().unwrap());
-            if uring_on {
-                // The stream is gone: nothing of it is left in the ring.
-                wait_for_no_ops(&rt, "the ring to hold no operation");
-            }
+            // The stream is gone: nothing of it is left in the ring.
+            wait_for_no_ops(&rt, "the ring to hold no operation");
         });
     }
 );
@@ -113,7 +116,6 @@ rt_test!(
     dropping_a_stream_with_a_read_in_flight_leaves_nothing_behind,
     |_rt, flavor| {
         let rt = uring(flavor);
-        let uring_on = has_uring(&rt);
         run_bounded("stream dropped mid-read", LIMIT, move || {
             let before = rt.metrics();
             rt.block_on(async {
@@ -145,9 +147,7 @@ rt_test!(
                     assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
                 }
             });
-            if uring_on {
-                wait_for_no_ops(&rt, "the ring to free the cancelled recvs");
-            }
+            wait_for_no_ops(&rt, "the ring to free the cancelled recvs");
             let after = rt.metrics();
             assert_eq!(after.io_registrations, before.io_registrations);
             assert_eq!(after.io_ops, 0);
@@ -159,7 +159,6 @@ rt_test!(
     dropping_a_listener_with_an_accept_in_flight_leaves_nothing_behind,
     |_rt, flavor| {
         let rt = uring(flavor);
-        let uring_on = has_uring(&rt);
         run_bounded("listener dropped mid-accept", LIMIT, move || {
             rt.block_on(async {
                 let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -178,9 +177,7 @@ rt_test!(
                 assert!(waiting.is_err());
                 drop(listener);
             });
-            if uring_on {
-                wait_for_no_ops(&rt, "the ring to free the cancelled accept");
-            }
+            wait_for_no_ops(&rt, "the ring to free the cancelled accept");
         });
     }
 );
@@ -270,6 +267,230 @@ rt_test!(
         });
     }
 );
+
+rt_test!(
+    a_reader_that_lags_behind_gets_every_byte_in_order,
+    |_rt, flavor| {
+        // The peer sends far more than the ring's shared receive buffers hold while the reader
+        // waits: the buffers run out mid-stream and the reads carry on without them.
+        let rt = uring(flavor);
+        run_bounded("lagging reader", LIMIT, move || {
+            let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = std_listener.local_addr().unwrap();
+            let data = support::pattern(7, 8 << 20);
+            let sent = data.clone();
+            let writer = std::thread::spawn(move || {
+                let (mut conn, _) = std_listener.accept().unwrap();
+                conn.write_all(&data).unwrap();
+            });
+            let got = rt.block_on(async {
+                let mut stream = TcpStream::connect(addr).await.unwrap();
+                let mut first = [0u8; 1];
+                guard("the first byte", stream.read_exact(&mut first))
+                    .await
+                    .unwrap();
+                runtime::time::sleep(Duration::from_millis(200)).await;
+                let mut got = first.to_vec();
+                let mut buf = vec![0u8; 100_000];
+                loop {
+                    match guard("the rest", stream.read(&mut buf)).await.unwrap() {
+                        0 => break got,
+                        n => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+            });
+            writer.join().unwrap();
+            assert!(
+                got == sent,
+                "{} bytes came, {} were sent",
+                got.len(),
+                sent.len()
+            );
+            wait_for_no_ops(&rt, "the ring to hold no operation");
+        });
+    }
+);
+
+/// Sends `ping` one way and `pong` back over a fresh connection.
+async fn ping_pong(client: &mut TcpStream, server: &mut TcpStream) {
+    client.write_all(b"ping").await.unwrap();
+    let mut buf = [0u8; 4];
+    guard("ping", server.read_exact(&mut buf)).await.unwrap();
+    assert_eq!(&buf, b"ping");
+    server.write_all(b"pong").await.unwrap();
+    guard("pong", client.read_exact(&mut buf)).await.unwrap();
+    assert_eq!(&buf, b"pong");
+}
+
+rt_test!(
+    connecting_on_the_ring_gives_a_working_stream,
+    |_rt, flavor| {
+        let rt = uring(flavor);
+        run_bounded("connect on the ring", LIMIT, move || {
+            rt.block_on(async {
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                // By address, and from a socket configured first (its options survive).
+                let mut by_addr = guard("connect", TcpStream::connect(addr)).await.unwrap();
+                let socket = TcpSocket::new_v4().unwrap();
+                socket.set_nodelay(true).unwrap();
+                let mut configured = guard("connect", socket.connect(addr)).await.unwrap();
+                assert!(configured.nodelay().unwrap());
+                for client in [&mut by_addr, &mut configured] {
+                    let (mut server, peer) = guard("accept", listener.accept()).await.unwrap();
+                    assert_eq!(peer, client.local_addr().unwrap());
+                    assert_eq!(client.peer_addr().unwrap(), addr);
+                    ping_pong(client, &mut server).await;
+                }
+                // An IPv6 address (a larger `sockaddr`), where the host has IPv6.
+                if let Ok(listener) = TcpListener::bind("[::1]:0").await {
+                    let addr = listener.local_addr().unwrap();
+                    let mut client = guard("connect", TcpStream::connect(addr)).await.unwrap();
+                    let (mut server, peer) = guard("accept", listener.accept()).await.unwrap();
+                    assert_eq!(peer, client.local_addr().unwrap());
+                    ping_pong(&mut client, &mut server).await;
+                }
+            });
+            wait_for_no_ops(&rt, "the ring to hold no operation");
+        });
+    }
+);
+
+rt_test!(
+    a_refused_connect_is_connection_refused_as_on_mio,
+    |_rt, flavor| {
+        let rt = uring(flavor);
+        let mio = Builder::new_current_thread()
+            .io_driver(IoDriver::Mio)
+            .build()
+            .unwrap();
+        run_bounded("refused connect", LIMIT, move || {
+            // A port nobody listens on any more.
+            let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = closed.local_addr().unwrap();
+            drop(closed);
+            let before = rt.metrics();
+            let refused = |rt: &Runtime| {
+                rt.block_on(async {
+                    let by_addr = guard("connect", TcpStream::connect(addr)).await;
+                    let socket = TcpSocket::new_v4().unwrap();
+                    let configured = guard("connect", socket.connect(addr)).await;
+                    [by_addr.unwrap_err(), configured.unwrap_err()]
+                })
+            };
+            for (on_ring, on_mio) in refused(&rt).iter().zip(refused(&mio)) {
+                assert_eq!(on_ring.kind(), std::io::ErrorKind::ConnectionRefused);
+                assert_eq!(on_ring.kind(), on_mio.kind());
+                assert_eq!(on_ring.raw_os_error(), on_mio.raw_os_error());
+            }
+            wait_for_no_ops(&rt, "the ring to free the refused connects");
+            assert_eq!(rt.metrics().io_registrations, before.io_registrations);
+        });
+    }
+);
+
+/// A listener whose accept queue is full: the kernel drops further SYNs, so a connect to
+/// it waits (for a retransmission a second or more away). Returns the listener and the
+/// connections that filled its queue.
+async fn full_listener() -> (TcpListener, Vec<std::net::TcpStream>) {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let filled = runtime::spawn_blocking(move || {
+        let mut filled = Vec::new();
+        while let Ok(conn) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100))
+        {
+            filled.push(conn);
+            assert!(filled.len() < 64, "the accept queue never filled");
+        }
+        filled
+    });
+    (listener, filled.await.unwrap())
+}
+
+rt_test!(
+    a_connect_dropped_before_it_completes_leaves_nothing_behind,
+    |_rt, flavor| {
+        let rt = uring(flavor);
+        let uring_on = has_uring(&rt);
+        run_bounded("connect dropped mid-flight", LIMIT, move || {
+            let (listener, _filled) = rt.block_on(full_listener());
+            let addr = listener.local_addr().unwrap();
+            let before = rt.metrics();
+            rt.block_on(async {
+                // A connect that waits in its own task: the ring holds it (the listener
+                // has no accept in flight), until the task is aborted.
+                let connecting = runtime::spawn(TcpStream::connect(addr));
+                if uring_on {
+                    let handle = runtime::Handle::current();
+                    eventually("the connect to be on the ring", || {
+                        handle.metrics().io_ops == 1
+                    })
+                    .await;
+                }
+                runtime::time::sleep(Duration::from_millis(20)).await;
+                connecting.abort();
+                assert!(connecting.await.unwrap_err().is_cancelled());
+                // One dropped by a timeout, from a configured socket.
+                let socket = TcpSocket::new_v4().unwrap();
+                let timed_out =
+                    runtime::time::timeout(Duration::from_millis(20), socket.connect(addr)).await;
+                assert!(timed_out.is_err(), "the accept queue was full");
+            });
+            wait_for_no_ops(&rt, "the ring to free the cancelled connects");
+            assert_eq!(rt.metrics().io_registrations, before.io_registrations);
+            // And a runtime shut down with a connect in flight: cancelled, waited for.
+            let handle = rt.handle().clone();
+            rt.spawn(async move {
+                let _ = TcpStream::connect(addr).await;
+            });
+            rt.block_on(async {
+                runtime::time::sleep(Duration::from_millis(20)).await;
+            });
+            if uring_on {
+                assert_eq!(handle.metrics().io_ops, 1);
+            }
+            drop(rt);
+            drop(listener);
+        });
+    }
+);
+
+#[test]
+fn a_connect_whose_submitting_thread_exited_still_completes() {
+    // The kernel cancels a thread's requests when it exits: a connect first polled (and so
+    // submitted at once) on a plain thread that then ends is finished by whoever polls it
+    // next, once the peer makes room.
+    let rt = uring(support::Flavor::CurrentThread);
+    run_bounded("connect outliving its thread", LIMIT, move || {
+        let (listener, filled) = rt.block_on(full_listener());
+        let addr = listener.local_addr().unwrap();
+        let handle = rt.handle().clone();
+        let connecting = std::thread::spawn(move || {
+            let _enter = handle.enter();
+            let mut connecting = Box::pin(TcpStream::connect(addr));
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            assert!(
+                connecting.as_mut().poll(&mut cx).is_pending(),
+                "the queue was full"
+            );
+            connecting
+        })
+        .join()
+        .unwrap();
+        rt.block_on(async {
+            // Room in the queue: the connect's next SYN gets through.
+            let (_first, _) = guard("accept", listener.accept()).await.unwrap();
+            drop(filled);
+            let stream = guard("connect", connecting).await.unwrap();
+            assert_eq!(stream.peer_addr().unwrap(), addr);
+        });
+        if has_uring(&rt) {
+            wait_for_no_ops(&rt, "the ring to hold no operation");
+        }
+    });
+}
 
 #[test]
 fn a_failed_io_uring_setup_falls_back_to_mio_and_says_so() {

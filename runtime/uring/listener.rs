@@ -133,23 +133,10 @@ impl UringListener {
     /// Gives the socket back, as a duplicate if the accept in flight still holds it (it
     /// is cancelled; a connection it brought anyway is closed).
     pub(crate) fn into_std(self) -> io::Result<TcpListener> {
-        if let Some(id) = self.lock().take() {
-            self.ring.abandon(id, true);
-        }
-        let this = std::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is never used or dropped again, so each field is moved out once.
-        let (sock, ring, _op) = unsafe {
-            (
-                std::ptr::read(&this.sock),
-                std::ptr::read(&this.ring),
-                std::ptr::read(&this.op),
-            )
-        };
-        ring.detach();
-        match Arc::try_unwrap(sock) {
-            Ok(sock) => Ok(sock),
-            Err(sock) => sock.try_clone(),
-        }
+        // The drop cancels the accept in flight, as for any listener dropped.
+        let sock = Arc::clone(&self.sock);
+        drop(self);
+        super::unshare(sock, TcpListener::try_clone)
     }
 }
 

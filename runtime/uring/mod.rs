@@ -4,12 +4,13 @@
 //!
 //! # What runs on it
 //!
-//! TCP reads and writes (the streams, their halves, `AsyncRead`/`AsyncWrite`) and
-//! `TcpListener::accept`. Connecting (a non-blocking `connect(2)` waited on by the
-//! reactor), UDP, Unix sockets, pipes, files, signals and timers stay on the mio reactor
-//! and the timer wheel even when the ring is on. When `io_uring_setup` fails (`ENOSYS` on
-//! old kernels, `EPERM` under seccomp or `kernel.io_uring_disabled`) the runtime runs
-//! everything on mio and says so in [`RuntimeMetrics::io_driver`](crate::RuntimeMetrics).
+//! TCP reads and writes (the streams, their halves, `AsyncRead`/`AsyncWrite`),
+//! `TcpListener::accept`, and `TcpStream::connect` / `TcpSocket::connect`
+//! (`IORING_OP_CONNECT`, see [`mod@connect`]). UDP, Unix sockets, pipes, files, signals
+//! and timers stay on the mio reactor and the timer wheel even when the ring is on. When
+//! `io_uring_setup` fails (`ENOSYS` on old kernels, `EPERM` under seccomp or
+//! `kernel.io_uring_disabled`) the runtime runs everything on mio and says so in
+//! [`RuntimeMetrics::io_driver`](crate::RuntimeMetrics).
 //!
 //! # The design
 //!
@@ -30,34 +31,47 @@
 //! back from the peer (an existing test does exactly that). Every driver turn reaps the
 //! completion queue and wakes the owners.
 //!
-//! Reads are borrowed-buffer reads: a recv (`IORING_RECVSEND_POLL_FIRST`, since a read
-//! reaches the ring only when nothing is buffered) lands in the stream's own buffer and is
-//! copied out, so the public API is unchanged. Writes go straight to the socket while it
-//! has room (one `send(2)`, as on mio); only a write that would block is copied into an
-//! owned buffer and sent through the ring, reported written once queued (the next write,
-//! `flush` or `close` waits for it and returns its error). See [`stream`] for why this
-//! keeps `AsyncWrite`'s contract and the cancel safety of `read` and `write`.
+//! Reads go through one multishot recv per stream (`IORING_RECV_MULTISHOT`), armed by the
+//! first read that finds nothing buffered and left armed: each completion names a buffer
+//! of the ring's shared provided-buffer ring ([`bufs`]), whose bytes are copied out to the
+//! reader (what doesn't fit waits for the next read) and which goes back to the kernel
+//! once read, so the public API is unchanged. When the shared buffers run out (`ENOBUFS`)
+//! or the kernel has no provided-buffer rings, a read falls back to a single recv
+//! (`IORING_RECVSEND_POLL_FIRST`) into the stream's own buffer.
+//!
+//! Writes go straight to the socket while it has room (one `send(2)`, as on mio); only a
+//! write that would block is copied into an owned buffer and sent through the ring,
+//! reported written once queued (the next write, `flush` or `close` waits for it and
+//! returns its error). See [`stream`] for why this keeps `AsyncWrite`'s contract and the
+//! cancel safety of `read` and `write`.
 //!
 //! # Where it stands (measured)
 //!
 //! On tcp_echo (`cargo bench --bench io`, 64 connections × 64-byte round trips, 2 workers)
-//! this driver does not beat the mio one: see BENCHMARKS.md for the figures. A recv per
-//! read arms a poll per round trip, and the kernel runs each completion's work on the
-//! submitting thread, so a multi-worker runtime sharing one ring pays wake-ups that epoll's
-//! readiness does not. The default stays [`IoDriver::Mio`](crate::IoDriver::Mio) for every
-//! path; the ring is there to be chosen, and to build on.
+//! the multishot recv cut the ring's cost per round trip by about a quarter (user-space
+//! instructions, CPU time, and `io_uring_enter` calls from one per few round trips to one
+//! per few hundred). On a quiet machine the ring still runs at about half the mio driver's
+//! rate (0.4-0.5, per CPU-second too) although it makes fewer system calls: its kernel time
+//! is the difference, each recv completion being task work queued to the thread that
+//! submitted it, on a ring all workers share. See BENCHMARKS.md for the figures. The default
+//! stays [`IoDriver::Mio`](crate::IoDriver::Mio) for every path; the ring is there to be
+//! chosen, and to build on.
 //!
 //! # Cancellation and shutdown
 //!
 //! Operations belong to the stream or listener, not to the future that started them: a
 //! dropped `read` or `accept` future leaves its operation in flight and the next call
-//! takes its result, so nothing is lost. Dropping the stream or listener cancels the recv
-//! or accept (`IORING_OP_ASYNC_CANCEL`) and orphans the slab entry, which is freed with
-//! its buffer when the (cancellation's) completion is reaped; an accepted descriptor
-//! nobody takes is closed there. A send is never cancelled: its bytes were reported
-//! written. At runtime shutdown every operation in flight is cancelled and the driver
-//! waits for the completions before the ring can be dropped; an operation that does not
-//! complete within two seconds has its buffer leaked rather than freed under the kernel.
+//! takes its result, so nothing is lost. A connect is the exception: there is no socket
+//! yet for it to belong to, so a dropped connect future cancels it, and its entry (the
+//! address the kernel reads, the socket) is freed when the completion is reaped.
+//! Dropping the stream or listener cancels the recv or accept (`IORING_OP_ASYNC_CANCEL`)
+//! and orphans the slab entry, which is freed with its buffer when the (cancellation's)
+//! completion is reaped; an accepted descriptor nobody takes is closed there, and provided
+//! buffers nobody will read go back to the kernel. A send is
+//! never cancelled: its bytes were reported written. At runtime shutdown every operation
+//! in flight is cancelled and the driver waits for the completions before the ring can be
+//! dropped; an operation that does not complete within two seconds has its buffer leaked
+//! rather than freed under the kernel.
 //!
 //! # Why the `io-uring` crate
 //!
@@ -69,16 +83,28 @@
 //!
 //! # Not (yet) done
 //!
-//! Multishot recv with a provided-buffer ring (one armed request per connection instead
-//! of one per read: the likeliest win), waiting in `io_uring_enter` with the reactor's
-//! epoll fd polled through the ring (so `COOP_TASKRUN` could drop the cross-thread
-//! completion work), registered files, an owned-buffer fast path for `io::copy`, and
-//! `connect` through the ring.
+//! Waiting in `io_uring_enter` with the reactor's epoll fd polled through the ring (so
+//! `COOP_TASKRUN` could drop the cross-thread completion work), registered files, an
+//! owned-buffer fast path for `io::copy`, and a per-stream cap on provided buffers: a
+//! stream whose reader lags can hold all of them (the kernel drains its socket into
+//! them), and the other streams then read through single recvs until it catches up.
 
+pub(crate) mod bufs;
+pub(crate) mod connect;
 pub(crate) mod listener;
 pub(crate) mod ring;
 pub(crate) mod stream;
 
+pub(crate) use connect::connect;
 pub(crate) use listener::UringListener;
 pub(crate) use ring::Ring;
 pub(crate) use stream::UringStream;
+
+/// A socket out of the `Arc` it shared with ring operations: itself when this is the last
+/// handle, else a duplicate descriptor (an operation still in flight keeps the original).
+pub(crate) fn unshare<S>(
+    sock: std::sync::Arc<S>,
+    dup: impl FnOnce(&S) -> std::io::Result<S>,
+) -> std::io::Result<S> {
+    std::sync::Arc::try_unwrap(sock).or_else(|shared| dup(&shared))
+}

@@ -20,8 +20,10 @@
 //! - [`Ring::shutdown`] cancels whatever is in flight and waits for the completions
 //!   before the ring may be dropped.
 
+use crate::uring::bufs::{Lent, ProvidedBufs, GROUP};
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use slab::Slab;
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -82,10 +84,24 @@ impl Completion {
     }
 }
 
+/// One completion of a multishot recv.
+pub(crate) struct Shot {
+    /// A count, 0 at the end of stream, or `-errno`.
+    pub(crate) result: i32,
+    /// The provided buffer holding the bytes, if any were received.
+    pub(crate) buf: Option<Lent>,
+    /// The recv stays armed (`IORING_CQE_F_MORE`); else this was its last completion
+    /// and it has left the slab.
+    pub(crate) more: bool,
+}
+
 enum Status {
     /// In flight; the wakers of whoever waits for it (several tasks may wait on one
     /// shared listener's accept; all are woken, one takes the result).
     InFlight(Vec<Waker>),
+    /// A multishot recv: its completions (result, flags) not yet taken, oldest first, and
+    /// the wakers of whoever waits for the next one.
+    Armed(VecDeque<(i32, u32)>, Vec<Waker>),
     /// Completed with this result, waiting to be taken.
     Done(i32),
     /// In flight with nobody waiting: freed when it completes.
@@ -116,6 +132,19 @@ pub(crate) enum OpKind {
     Transfer,
     /// The result is a new descriptor, closed if nobody takes it.
     Accept,
+    /// A multishot recv: many completions, each naming a provided buffer.
+    Multishot,
+}
+
+impl Op {
+    /// Nothing more will come from the kernel for it.
+    fn settled(&self) -> bool {
+        match &self.status {
+            Status::Done(_) => true,
+            Status::Armed(q, _) => q.back().is_some_and(|&(_, flags)| !cqueue::more(flags)),
+            Status::InFlight(_) | Status::Orphaned => false,
+        }
+    }
 }
 
 struct State {
@@ -136,6 +165,9 @@ pub(crate) struct Ring {
     in_flight: AtomicUsize,
     /// Streams and listeners on the ring (`RuntimeMetrics::io_registrations` counts them).
     sockets: AtomicUsize,
+    /// The buffers multishot recvs take (`None` where the kernel has no provided-buffer
+    /// rings). Declared after `uring`, so it is freed after the instance that uses it.
+    bufs: Option<ProvidedBufs>,
 }
 
 impl Ring {
@@ -153,6 +185,7 @@ impl Ring {
         // SAFETY: a descriptor just created, owned by nobody else.
         let eventfd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
         uring.submitter().register_eventfd(eventfd.as_raw_fd())?;
+        let bufs = ProvidedBufs::register(&uring).ok();
         Ok(Ring {
             uring,
             eventfd,
@@ -164,6 +197,7 @@ impl Ring {
             completions: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             sockets: AtomicUsize::new(0),
+            bufs,
         })
     }
 
@@ -204,7 +238,11 @@ impl Ring {
         state.next_generation = generation.wrapping_add(1);
         let index = state.ops.insert(Op {
             generation,
-            status: Status::InFlight(Vec::new()),
+            status: if kind == OpKind::Multishot {
+                Status::Armed(VecDeque::new(), Vec::new())
+            } else {
+                Status::InFlight(Vec::new())
+            },
             buf,
             _keep: keep,
             fd,
@@ -301,6 +339,7 @@ impl Ring {
     /// in `wake`; orphans are freed. Returns how many completions there were.
     pub(crate) fn reap(&self, wake: &mut Vec<Waker>) -> usize {
         let mut freed = Vec::new();
+        let mut returned = Vec::new();
         let mut count = 0;
         let mut state = self.lock();
         // SAFETY: the completion queue is only read with the state lock held.
@@ -315,7 +354,28 @@ impl Ring {
             let Some(op) = state.ops.get_mut(index) else {
                 continue;
             };
-            if op.generation != id.generation || cqueue::more(cqe.flags()) {
+            if op.generation != id.generation {
+                continue;
+            }
+            if op.kind == OpKind::Multishot {
+                let (result, flags) = (cqe.result(), cqe.flags());
+                match &mut op.status {
+                    Status::Armed(queue, wakers) => {
+                        queue.push_back((result, flags));
+                        wake.append(wakers);
+                    }
+                    Status::Orphaned => {
+                        returned.extend(cqueue::buffer_select(flags));
+                        if !cqueue::more(flags) {
+                            freed.push(state.ops.remove(index));
+                            self.in_flight.fetch_sub(1, Ordering::Relaxed);
+                        }
+                    }
+                    _ => unreachable!("a multishot recv is armed or orphaned"),
+                }
+                continue;
+            }
+            if cqueue::more(cqe.flags()) {
                 continue;
             }
             let result = cqe.result();
@@ -335,6 +395,7 @@ impl Ring {
                     freed.push(op);
                     self.in_flight.fetch_sub(1, Ordering::Relaxed);
                 }
+                Status::Armed(..) => unreachable!("a single operation armed as multishot"),
                 Status::Done(prev) => unreachable!(
                     "two completions for one operation: opcode {}, results {prev} then {result}, flags {:#x}",
                     op.opcode,
@@ -343,6 +404,7 @@ impl Ring {
             }
         }
         drop(state);
+        self.recycle_ids(returned);
         if count > 0 {
             self.completions.fetch_add(count as u64, Ordering::Relaxed);
         }
@@ -368,6 +430,7 @@ impl Ring {
                 Poll::Pending
             }
             Status::Orphaned => unreachable!("polled an abandoned operation"),
+            Status::Armed(..) => unreachable!("polled a multishot recv as a single one"),
         }
     }
 
@@ -407,6 +470,23 @@ impl Ring {
             .ops
             .get_mut(id.index as usize)
             .expect("unknown operation");
+        if matches!(op.status, Status::Armed(..)) {
+            // The buffers of completions nobody will read go back; an ended recv is freed
+            // below as a completed operation, one still armed is cancelled as in flight.
+            let next = if op.settled() {
+                Status::Done(0)
+            } else {
+                Status::InFlight(Vec::new())
+            };
+            let Status::Armed(queue, _) = std::mem::replace(&mut op.status, next) else {
+                unreachable!("just matched")
+            };
+            self.recycle_ids(
+                queue
+                    .iter()
+                    .filter_map(|&(_, flags)| cqueue::buffer_select(flags)),
+            );
+        }
         match op.status {
             Status::Done(result) => {
                 let kind = op.kind;
@@ -447,6 +527,96 @@ impl Ring {
                 }
             }
             Status::Orphaned => unreachable!("abandoned twice"),
+            Status::Armed(..) => unreachable!("made done or in flight above"),
+        }
+    }
+
+    /// Whether multishot recvs can run (the provided buffers are registered).
+    pub(crate) fn has_bufs(&self) -> bool {
+        self.bufs.is_some()
+    }
+
+    /// Arms a multishot recv on `fd` (kept open by `keep`); its completions are taken with
+    /// [`Ring::poll_shot`].
+    ///
+    /// # Errors
+    ///
+    /// If the runtime has shut down.
+    ///
+    /// # Panics
+    ///
+    /// Without provided buffers ([`Ring::has_bufs`]).
+    pub(crate) fn start_multishot(
+        &self,
+        fd: RawFd,
+        keep: Arc<dyn Send + Sync>,
+    ) -> io::Result<OpId> {
+        assert!(self.has_bufs(), "multishot recv without provided buffers");
+        // SAFETY: the SQE points at no memory of ours (the kernel picks registered
+        // buffers, which live as long as the ring) and names `fd`, kept open by `keep`.
+        unsafe {
+            self.start(fd, keep, Vec::new(), OpKind::Multishot, false, |_| {
+                opcode::RecvMulti::new(types::Fd(fd), GROUP).build()
+            })
+        }
+    }
+
+    /// The next completion of multishot recv `id`, oldest first; with `cx`, its waker is
+    /// stored and woken when one arrives. The last completion (no `more`) frees the entry.
+    pub(crate) fn poll_shot(&self, id: OpId, cx: Option<&mut Context<'_>>) -> Poll<Shot> {
+        let mut state = self.lock();
+        let index = id.index as usize;
+        let op = state.ops.get_mut(index).expect("unknown operation");
+        debug_assert_eq!(op.generation, id.generation);
+        let Status::Armed(queue, wakers) = &mut op.status else {
+            unreachable!("polled a single operation as a multishot recv")
+        };
+        let Some((result, flags)) = queue.pop_front() else {
+            if let Some(cx) = cx {
+                if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    wakers.push(cx.waker().clone());
+                }
+            }
+            return Poll::Pending;
+        };
+        let more = cqueue::more(flags);
+        let ended = if more {
+            None
+        } else {
+            self.in_flight.fetch_sub(1, Ordering::Relaxed);
+            Some(state.ops.remove(index))
+        };
+        drop(state);
+        drop(ended);
+        let buf = cqueue::buffer_select(flags).map(|bid| {
+            // SAFETY: a buffer this completion handed over, taken once (the completion
+            // just left the queue).
+            unsafe { ProvidedBufs::lend(bid, result.max(0) as usize) }
+        });
+        Poll::Ready(Shot { result, buf, more })
+    }
+
+    /// Copies `lent`'s bytes from `pos` into `dst`; how many.
+    pub(crate) fn copy_out(&self, lent: &Lent, pos: usize, dst: &mut [u8]) -> usize {
+        self.bufs
+            .as_ref()
+            .expect("a lent buffer comes from the provided ones")
+            .copy_out(lent, pos, dst)
+    }
+
+    /// Hands a buffer a multishot recv filled back to the kernel.
+    pub(crate) fn recycle(&self, lent: Lent) {
+        if let Some(bufs) = &self.bufs {
+            bufs.recycle([lent]);
+        }
+    }
+
+    fn recycle_ids(&self, ids: impl IntoIterator<Item = u16>) {
+        if let Some(bufs) = &self.bufs {
+            bufs.recycle(ids.into_iter().map(|bid| {
+                // SAFETY: each id is from a completion whose buffer nobody took.
+                unsafe { ProvidedBufs::lend(bid, 0) }
+            }));
         }
     }
 
@@ -478,7 +648,7 @@ impl Ring {
             let pending: Vec<u64> = state
                 .ops
                 .iter()
-                .filter(|(_, op)| !matches!(op.status, Status::Done(_)))
+                .filter(|(_, op)| !op.settled())
                 .map(|(index, op)| {
                     OpId {
                         index: index as u32,
@@ -502,11 +672,7 @@ impl Ring {
             for waker in wake.drain(..) {
                 crate::util::wake_contained(waker);
             }
-            let waiting = self
-                .lock()
-                .ops
-                .iter()
-                .any(|(_, op)| !matches!(op.status, Status::Done(_)));
+            let waiting = self.lock().ops.iter().any(|(_, op)| !op.settled());
             let now = Instant::now();
             if !waiting {
                 return;
@@ -530,8 +696,11 @@ impl Ring {
         // kernel may yet write into.
         let mut state = self.lock();
         for (_, op) in state.ops.iter_mut() {
-            if !matches!(op.status, Status::Done(_)) {
+            if !op.settled() {
                 std::mem::forget(std::mem::take(&mut op.buf));
+                if let Some(bufs) = &self.bufs {
+                    bufs.leak();
+                }
             }
         }
     }

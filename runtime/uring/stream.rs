@@ -1,12 +1,18 @@
-//! A TCP stream on the ring: reads through `IORING_OP_RECV` into the stream's own buffer,
-//! writes through `IORING_OP_SEND` from a copy.
+//! A TCP stream on the ring: reads through a multishot `IORING_OP_RECV` into provided
+//! buffers (or a single recv into the stream's own buffer), writes through
+//! `IORING_OP_SEND` from a copy.
 //!
 //! Each direction has its own lock and at most one operation in flight, owned by the
 //! stream (not by the future that started it):
 //!
-//! - **Reads.** A read with nothing buffered starts a recv into the read side's buffer and
-//!   waits for it; the bytes are copied out to the caller, and what doesn't fit stays for
-//!   the next read. A read future dropped meanwhile leaves the recv in flight: the next
+//! - **Reads.** A read with nothing buffered arms the stream's multishot recv (once: it
+//!   stays armed) and waits for its next completion, which lends a provided buffer; the
+//!   bytes are copied out to the caller, what doesn't fit stays for the next read, and the
+//!   buffer goes back to the kernel once read. While the recv is armed the socket is never
+//!   read around it (`try_read` says `WouldBlock`), so bytes keep their order. When the
+//!   recv ends (end of stream, an error, `ENOBUFS` when the shared buffers ran out) the
+//!   next read arms it again, after one single recv into the read side's own buffer if it
+//!   was `ENOBUFS`. A read future dropped meanwhile leaves the recv in flight: the next
 //!   read (or `try_read`) takes its bytes, so a cancelled read loses nothing.
 //! - **Writes.** With no send in flight, a write goes straight to the socket with one
 //!   non-blocking `send(2)`, as on mio: a small send completes inline anyway, and a ring
@@ -26,7 +32,8 @@
 
 use crate::coop;
 use crate::reactor::Direction;
-use crate::uring::ring::{Completion, OpId, OpKind, Ring};
+use crate::uring::bufs::Lent;
+use crate::uring::ring::{Completion, OpId, OpKind, Ring, Shot};
 use io_uring::{opcode, types};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -55,6 +62,14 @@ pub(crate) struct UringStream {
 struct ReadSide {
     /// The recv in flight (it owns the buffer meanwhile).
     op: Option<OpId>,
+    /// The multishot recv armed on the socket: it stays armed across reads, each of its
+    /// completions bringing a provided buffer.
+    multi: Option<OpId>,
+    /// A provided buffer a completion brought: `lent[lent_pos..]` is not taken yet.
+    lent: Option<Lent>,
+    lent_pos: usize,
+    /// The provided buffers ran out (`ENOBUFS`): the next recv is a single one into `buf`.
+    no_bufs: bool,
     /// Received bytes: `buf[pos..filled]` are not taken yet.
     buf: Vec<u8>,
     pos: usize,
@@ -141,8 +156,34 @@ impl UringStream {
         r.buf = done.buf;
     }
 
+    /// Stores what a multishot recv's completion brought.
+    fn finish_shot(r: &mut ReadSide, shot: Shot) {
+        if !shot.more {
+            r.multi = None;
+        }
+        if let Some(lent) = shot.buf {
+            r.lent = Some(lent);
+            r.lent_pos = 0;
+            return;
+        }
+        match shot.result {
+            0 => r.eof = true,
+            e if e == -libc::ENOBUFS => r.no_bufs = true,
+            // Cancelled without our asking (the submitting thread exited, or shutdown):
+            // armed again by the next read, which fails if the runtime is gone.
+            e if e == -libc::ECANCELED => {}
+            e if e < 0 => r.err = Some(io::Error::from_raw_os_error(-e)),
+            _ => {}
+        }
+    }
+
+    /// Bytes, the end of stream or an error wait in the read side.
+    fn has_read(r: &ReadSide) -> bool {
+        r.lent.is_some() || r.pos < r.filled || r.eof || r.err.is_some()
+    }
+
     /// Ready when bytes, the end of stream or an error wait in the read side; otherwise
-    /// makes sure a recv is in flight and waits for it.
+    /// makes sure a recv is in flight (the multishot one if it can) and waits for it.
     fn poll_read_side(
         &self,
         r: &mut ReadSide,
@@ -150,21 +191,37 @@ impl UringStream {
         want: usize,
     ) -> Poll<io::Result<()>> {
         loop {
-            if r.pos < r.filled || r.eof || r.err.is_some() {
+            if Self::has_read(r) {
                 return Poll::Ready(Ok(()));
             }
-            match r.op {
-                Some(id) => {
-                    let done = ready!(self.ring.poll_op(id, cx));
-                    self.finish_recv(r, done);
-                }
-                None => self.start_recv(r, want)?,
+            if let Some(id) = r.op {
+                let done = ready!(self.ring.poll_op(id, cx));
+                self.finish_recv(r, done);
+            } else if let Some(id) = r.multi {
+                let shot = ready!(self.ring.poll_shot(id, Some(cx)));
+                Self::finish_shot(r, shot);
+            } else if self.ring.has_bufs() && !r.no_bufs {
+                r.multi = Some(
+                    self.ring
+                        .start_multishot(self.sock.as_raw_fd(), self.sock.clone())?,
+                );
+            } else {
+                r.no_bufs = false;
+                self.start_recv(r, want)?;
             }
         }
     }
 
     /// Copies buffered bytes (or the end of stream, or the error) out.
-    fn take_read(r: &mut ReadSide, dst: &mut [u8]) -> io::Result<usize> {
+    fn take_read(&self, r: &mut ReadSide, dst: &mut [u8]) -> io::Result<usize> {
+        if let Some(lent) = &r.lent {
+            let n = self.ring.copy_out(lent, r.lent_pos, dst);
+            r.lent_pos += n;
+            if r.lent_pos >= lent.len() {
+                self.ring.recycle(r.lent.take().expect("just seen"));
+            }
+            return Ok(n);
+        }
         if r.pos < r.filled {
             let n = dst.len().min(r.filled - r.pos);
             dst[..n].copy_from_slice(&r.buf[r.pos..r.pos + n]);
@@ -189,7 +246,7 @@ impl UringStream {
         let mut r = lock(&self.read);
         ready!(self.poll_read_side(&mut r, cx, dst.len()))?;
         coop.made_progress();
-        Poll::Ready(Self::take_read(&mut r, dst))
+        Poll::Ready(self.take_read(&mut r, dst))
     }
 
     pub(crate) fn try_read(&self, dst: &mut [u8]) -> io::Result<usize> {
@@ -200,8 +257,16 @@ impl UringStream {
                 None => return Err(io::ErrorKind::WouldBlock.into()),
             }
         }
-        if r.pos < r.filled || r.eof || r.err.is_some() {
-            return Self::take_read(&mut r, dst);
+        while !Self::has_read(&r) {
+            let Some(id) = r.multi else { break };
+            match self.ring.poll_shot(id, None) {
+                Poll::Ready(shot) => Self::finish_shot(&mut r, shot),
+                // Armed: the socket's bytes go to the recv, never around it.
+                Poll::Pending => return Err(io::ErrorKind::WouldBlock.into()),
+            }
+        }
+        if Self::has_read(&r) {
+            return self.take_read(&mut r, dst);
         }
         // Nothing in flight, nothing buffered: the socket itself, without waiting.
         (&*self.sock).read(dst)
@@ -442,41 +507,35 @@ impl UringStream {
     /// flight is cancelled and bytes it or earlier recvs brought are dropped; a send in
     /// flight finishes).
     pub(crate) fn into_std(self) -> io::Result<TcpStream> {
-        let this = std::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is never used or dropped again, so each field is moved out once.
-        let (sock, ring, read, write) = unsafe {
-            (
-                std::ptr::read(&this.sock),
-                std::ptr::read(&this.ring),
-                std::ptr::read(&this.read),
-                std::ptr::read(&this.write),
-            )
-        };
-        abandon(&ring, &read, &write);
-        ring.detach();
-        match Arc::try_unwrap(sock) {
-            Ok(sock) => Ok(sock),
-            Err(sock) => sock.try_clone(),
-        }
-    }
-}
-
-fn abandon(ring: &Ring, read: &Mutex<ReadSide>, write: &Mutex<WriteSide>) {
-    if let Some(id) = lock(read).op.take() {
-        ring.abandon(id, true);
-    }
-    let mut w = lock(write);
-    if let Some(id) = w.op.take() {
-        ring.abandon(id, false);
-    }
-    if let Some(id) = w.poll.take() {
-        ring.abandon(id, true);
+        // The drop cancels or orphans what is in flight, as for any stream dropped.
+        let sock = Arc::clone(&self.sock);
+        drop(self);
+        super::unshare(sock, TcpStream::try_clone)
     }
 }
 
 impl Drop for UringStream {
     fn drop(&mut self) {
-        abandon(&self.ring, &self.read, &self.write);
-        self.ring.detach();
+        let ring = &self.ring;
+        let mut r = lock(&self.read);
+        if let Some(id) = r.op.take() {
+            ring.abandon(id, true);
+        }
+        if let Some(id) = r.multi.take() {
+            ring.abandon(id, true);
+        }
+        if let Some(lent) = r.lent.take() {
+            ring.recycle(lent);
+        }
+        drop(r);
+        let mut w = lock(&self.write);
+        if let Some(id) = w.op.take() {
+            ring.abandon(id, false);
+        }
+        if let Some(id) = w.poll.take() {
+            ring.abandon(id, true);
+        }
+        drop(w);
+        ring.detach();
     }
 }

@@ -72,11 +72,8 @@ impl TcpListener {
     pub(crate) fn new(listener: mio::net::TcpListener) -> io::Result<TcpListener> {
         #[cfg(target_os = "linux")]
         if let Some(ring) = crate::driver::Handle::with_current(|d| d.uring.clone()) {
-            use std::os::fd::{FromRawFd, IntoRawFd};
-            // SAFETY: the descriptor was just released by the mio listener, which owned it.
-            let std = unsafe { std::net::TcpListener::from_raw_fd(listener.into_raw_fd()) };
             return Ok(TcpListener {
-                io: ListenerIo::Uring(crate::uring::UringListener::new(std, ring)?),
+                io: ListenerIo::Uring(crate::uring::UringListener::new(listener.into(), ring)?),
             });
         }
         Ok(TcpListener {
@@ -139,7 +136,7 @@ impl TcpListener {
             #[cfg(target_os = "linux")]
             ListenerIo::Uring(io) => {
                 let (stream, addr) = accept::with_backoff(|cx| io.poll_accept(cx)).await?;
-                Ok((TcpStream::from_accepted(stream)?, addr))
+                Ok((TcpStream::from_ring(stream)?, addr))
             }
         }
     }
@@ -202,13 +199,8 @@ impl TcpListener {
     /// # }
     /// ```
     pub fn into_std(self) -> io::Result<std::net::TcpListener> {
-        use std::os::fd::{FromRawFd, IntoRawFd};
         match self.io {
-            ListenerIo::Mio(io) => {
-                let fd = io.into_inner().into_raw_fd();
-                // SAFETY: the fd was just released by the mio listener, which owned it.
-                Ok(unsafe { std::net::TcpListener::from_raw_fd(fd) })
-            }
+            ListenerIo::Mio(io) => Ok(io.into_inner().into()),
             #[cfg(target_os = "linux")]
             ListenerIo::Uring(io) => io.into_std(),
         }

@@ -260,6 +260,11 @@ impl TcpSocket {
     /// # }
     /// ```
     pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
+        #[cfg(target_os = "linux")]
+        if let Some(ring) = crate::driver::Handle::with_current(|d| d.uring.clone()) {
+            let sock = crate::uring::connect(ring, self.inner.into(), addr).await?;
+            return TcpStream::from_ring(sock);
+        }
         match self.inner.connect(&addr.into()) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}

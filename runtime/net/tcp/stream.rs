@@ -3,6 +3,7 @@
 use crate::net::addr::{each_addr, ToSocketAddrs};
 use crate::net::stream_ops::StreamIo;
 use crate::net::stream_ops::{impl_async_read, impl_async_write, read_methods, write_methods};
+use crate::net::tcp::socket::TcpSocket;
 use crate::net::tcp::split::{
     split, split_owned, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf,
 };
@@ -99,7 +100,7 @@ impl TcpStream {
     /// ```
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         each_addr(&addr, |addr| async move {
-            TcpStream::connected(mio::net::TcpStream::connect(addr)?).await
+            TcpSocket::for_addr(addr)?.connect(addr).await
         })
         .await
     }
@@ -108,11 +109,8 @@ impl TcpStream {
     pub(crate) fn new(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
         #[cfg(target_os = "linux")]
         if let Some(ring) = crate::driver::Handle::with_current(|d| d.uring.clone()) {
-            use std::os::fd::{FromRawFd, IntoRawFd};
-            // SAFETY: the descriptor was just released by the mio stream, which owned it.
-            let std = unsafe { std::net::TcpStream::from_raw_fd(stream.into_raw_fd()) };
             return Ok(TcpStream {
-                io: TcpIo::Uring(crate::uring::UringStream::new(std, ring)?),
+                io: TcpIo::Uring(crate::uring::UringStream::new(stream.into(), ring)?),
             });
         }
         Ok(TcpStream {
@@ -120,14 +118,14 @@ impl TcpStream {
         })
     }
 
-    /// A stream accepted by an io_uring listener (non-blocking already).
+    /// A stream the io_uring driver accepted or connected (non-blocking already).
     #[cfg(target_os = "linux")]
-    pub(crate) fn from_accepted(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+    pub(crate) fn from_ring(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         TcpStream::new(mio::net::TcpStream::from_std(stream))
     }
 
-    /// Waits for a non-blocking connect of `stream` to finish (on the reactor, whichever
-    /// driver streams use) and reports how it ended.
+    /// Waits on the mio reactor for a non-blocking connect of `stream` to finish and
+    /// reports how it ended. (With the io_uring driver on, connects run on the ring.)
     pub(crate) async fn connected(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
         let io = PollEvented::new(stream)?;
         io.ready(Direction::Write).await?;
@@ -136,10 +134,6 @@ impl TcpStream {
         }
         // Writable with no pending error: connected, unless the OS says otherwise.
         io.get_ref().peer_addr()?;
-        #[cfg(target_os = "linux")]
-        if crate::driver::Handle::with_current(|d| d.uring.is_some()) {
-            return TcpStream::new(io.into_inner());
-        }
         Ok(TcpStream { io: TcpIo::Mio(io) })
     }
 
@@ -183,13 +177,8 @@ impl TcpStream {
     /// # }
     /// ```
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
-        use std::os::fd::{FromRawFd, IntoRawFd};
         match self.io {
-            TcpIo::Mio(pe) => {
-                let fd = pe.into_inner().into_raw_fd();
-                // SAFETY: the fd was just released by the mio stream, which owned it.
-                Ok(unsafe { std::net::TcpStream::from_raw_fd(fd) })
-            }
+            TcpIo::Mio(pe) => Ok(pe.into_inner().into()),
             #[cfg(target_os = "linux")]
             TcpIo::Uring(u) => u.into_std(),
         }
