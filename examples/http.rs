@@ -22,7 +22,8 @@
 //!   followed by a close;
 //! - `HEAD` is answered like `GET` without the body; other methods on a route get 405;
 //! - `GET /metrics` shows the runtime's counters (`alive_tasks`, `spawned_tasks`,
-//!   `io_registrations`, `workers`), one `name value` line each, for `scripts/soak` to watch.
+//!   `io_registrations`, `workers`) and the bytes of heap in use (`heap_in_use`, on glibc),
+//!   one `name value` line each, for `scripts/soak` to watch.
 //!
 //! Against clients that hold connections without using them (`examples/support/limits.rs`):
 //!
@@ -58,6 +59,8 @@ use std::net::Shutdown;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 // Relative to this file, so it also holds when `benches/http.rs` includes this file.
+#[path = "support/heap.rs"]
+mod heap;
 #[path = "support/limits.rs"]
 mod limits;
 #[path = "support/shutdown.rs"]
@@ -246,11 +249,13 @@ fn route(req: &httparse::Request<'_, '_>, keep_alive: bool, out: &mut Vec<u8>) {
     }
 }
 
-/// The runtime's counters, one `name value` line each.
+/// The runtime's counters and the heap in use, one `name value` line each (no heap line
+/// where the C library can't count it).
 fn metrics_text() -> String {
     let m = runtime::Handle::current().metrics();
+    let heap = heap::heap_in_use().map_or(String::new(), |b| format!("heap_in_use {b}\n"));
     format!(
-        "alive_tasks {}\nspawned_tasks {}\nio_registrations {}\nworkers {}\n",
+        "alive_tasks {}\nspawned_tasks {}\nio_registrations {}\nworkers {}\n{heap}",
         m.alive_tasks, m.spawned_tasks, m.io_registrations, m.workers
     )
 }

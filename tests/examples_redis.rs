@@ -564,6 +564,40 @@ fn clients_that_vanish_mid_request_leave_nothing_behind() {
     assert_eq!(watcher.cmd(&["GET", "k"]), nil()); // no half-request ran
 }
 
+// `scripts/soak` watches `used_memory` for leaks: it must follow what the server holds, up
+// and back down, not what the allocator keeps resident.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn used_memory_follows_what_the_keyspace_holds() {
+    const VALUE: usize = 4 << 20;
+    let server = Server::start("mini_redis", &[]);
+    let mut watcher = Client::connect(server.addr);
+    let before = watcher.info_field("used_memory");
+    {
+        // Another connection, closed before the reading: its buffers go with it.
+        let mut writer = Client::connect(server.addr);
+        let value = "v".repeat(VALUE);
+        assert_eq!(
+            writer.cmd(&["SET", "big", &value]),
+            Reply::Simple("OK".into())
+        );
+    }
+    eventually("the writer's connection is gone", || {
+        watcher.info_field("connected_clients") == 1
+    });
+    let holding = watcher.info_field("used_memory");
+    assert!(
+        holding >= before + VALUE,
+        "used_memory {before} -> {holding} with a {VALUE}-byte value stored"
+    );
+    assert_eq!(watcher.cmd(&["DEL", "big"]), Int(1));
+    let after = watcher.info_field("used_memory");
+    assert!(
+        after + VALUE <= holding,
+        "used_memory {holding} -> {after} after the value was deleted"
+    );
+}
+
 #[test]
 fn pub_sub_between_connections() {
     let server = Server::start("mini_redis", &[]);
@@ -669,6 +703,9 @@ fn on_sigterm_idle_clients_are_closed_and_the_command_in_flight_is_answered() {
         arr(vec![bulk("subscribe"), bulk("news"), Int(1)])
     );
     let mut busy = Client::connect(server.addr);
+    // A full round trip first, so the server has accepted this connection before the
+    // signal (a connect returns once the kernel queued it, not once the server took it).
+    assert_eq!(busy.cmd(&["PING"]), Reply::Simple("PONG".into()));
     busy.send_raw(b"*2\r\n$3\r\nGET\r\n$1\r\n");
 
     let began = server.begin_shutdown(libc::SIGTERM);

@@ -532,8 +532,11 @@ fn http_on_sigterm_closes_idle_connections_and_answers_the_request_in_flight() {
     let (mut idle, mut idle_reader) = http_client(&server);
     idle.write_all(get("/").as_bytes()).unwrap();
     assert_eq!(read_response(&mut idle_reader, false).status, 200);
-    // Half a request head, then the signal: it is in the middle of a request.
+    // A whole request first, so the server has accepted this connection before the signal;
+    // then half a request head, then the signal: it is in the middle of a request.
     let (mut busy, mut busy_reader) = http_client(&server);
+    busy.write_all(get("/").as_bytes()).unwrap();
+    assert_eq!(read_response(&mut busy_reader, false).status, 200);
     busy.write_all(b"GET /json HTTP/1.1\r\nHo").unwrap();
 
     let began = server.begin_shutdown(libc::SIGTERM);
@@ -555,7 +558,10 @@ fn http_on_sigterm_closes_idle_connections_and_answers_the_request_in_flight() {
 #[test]
 fn http_on_sigint_cuts_a_request_that_never_completes_at_the_grace_period() {
     let mut server = Server::start("http", &["--grace", "1"]);
-    let (mut stuck, _reader) = http_client(&server);
+    let (mut stuck, mut reader) = http_client(&server);
+    // Accepted for sure (a whole request answered), then a request that never completes.
+    stuck.write_all(get("/").as_bytes()).unwrap();
+    assert_eq!(read_response(&mut reader, false).status, 200);
     stuck.write_all(b"GET / HTTP/1.1\r\n").unwrap();
     let signalled = Instant::now();
     assert!(server

@@ -233,9 +233,13 @@ impl Client {
     fn info(&self) -> String {
         let m = runtime::Handle::current().metrics();
         let (keys, expires) = self.shared.db.counts();
+        // Redis's name for the bytes its allocator holds; left out where glibc can't count.
+        let memory = super::heap::heap_in_use().map_or(String::new(), |b| {
+            format!("# Memory\r\nused_memory:{b}\r\n\r\n")
+        });
         format!(
             "# Server\r\nserver:mini_redis\r\nruntime_workers:{}\r\n\r\n\
-             # Clients\r\nconnected_clients:{}\r\n\r\n\
+             # Clients\r\nconnected_clients:{}\r\n\r\n{memory}\
              # Runtime\r\nalive_tasks:{}\r\nspawned_tasks:{}\r\nio_registrations:{}\r\n\r\n\
              # Keyspace\r\ndb0:keys={keys},expires={expires}\r\n",
             m.workers,

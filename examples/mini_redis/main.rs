@@ -87,6 +87,8 @@ use runtime::time::{timeout, timeout_at, Instant};
 mod commands;
 #[path = "db.rs"]
 mod db;
+#[path = "../support/heap.rs"]
+mod heap;
 #[path = "../support/limits.rs"]
 mod limits;
 #[path = "pubsub.rs"]
