@@ -30,6 +30,7 @@ use shutdown::{Conn, Connections, GracefulShutdown};
 use std::collections::HashMap;
 use std::future::Future;
 use std::io::{self, Write};
+use std::os::fd::AsRawFd;
 use std::pin::pin;
 use std::sync::{Arc, Mutex};
 
@@ -193,6 +194,7 @@ async fn client(chat: &Chat, id: u64, stream: TcpStream, conn: Conn) -> io::Resu
     // Lines are small and go out as they come: without this, a batch written while the
     // previous one is unacknowledged waits for the client's delayed ACK (40 ms on Linux).
     stream.set_nodelay(true)?;
+    let socket = stream.as_raw_fd();
     let (reader, writer) = stream.into_split();
     let (outbox, inbox) = channel::bounded::<Line>(OUTBOX);
     let kicked = Arc::new(Event::new());
@@ -219,7 +221,7 @@ async fn client(chat: &Chat, id: u64, stream: TcpStream, conn: Conn) -> io::Resu
     let result = loop {
         buf.clear();
         let mut limited = (&mut reader).take(MAX_LINE);
-        let read = conn.unless_stopping(limited.read_until(b'\n', &mut buf));
+        let read = conn.unless_stopping(socket, limited.read_until(b'\n', &mut buf));
         let n = match unless_kicked(&kicked, read).await {
             None => break Ok(()),
             // The server is shutting down: the writer sends this (after what is queued

@@ -44,10 +44,11 @@
 //! [`respond`]).
 //!
 //! On SIGINT or SIGTERM it stops accepting and drains (`examples/support/shutdown.rs`): a
-//! connection waiting between requests closes at once; one in the middle of a request
-//! reads it to its end and answers it with `Connection: close`, then closes. Connections
-//! still open after `--grace SECONDS` (default 5) are cut off; then it prints a
-//! `shutdown: drained …` line and exits 0. A second signal exits at once (130 for SIGINT).
+//! connection waiting between requests answers a request its client had already sent, if
+//! one comes within 50 ms, and closes; one in the middle of a request reads it to its end
+//! and answers it with `Connection: close`, then closes. Connections still open after
+//! `--grace SECONDS` (default 5) are cut off; then it prints a `shutdown: drained …` line
+//! and exits 0. A second signal exits at once (130 for SIGINT).
 
 use limits::{write_all_within, ConnLimit};
 use runtime::net::{TcpListener, TcpStream};
@@ -56,6 +57,7 @@ use shutdown::{Conn, Connections, GracefulShutdown};
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::net::Shutdown;
+use std::os::fd::AsRawFd;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 // Relative to this file, so it also holds when `benches/http.rs` includes this file.
@@ -373,6 +375,7 @@ pub(crate) async fn serve(listener: TcpListener, conns: Connections, caps: Limit
 async fn connection(mut stream: TcpStream, conn: Conn, limit: Duration) -> io::Result<()> {
     // Each batch of responses goes out in one write; Nagle would only delay it.
     stream.set_nodelay(true)?;
+    let socket = stream.as_raw_fd();
     let mut chunk = [0; READ_CHUNK];
     let mut input = Vec::with_capacity(READ_CHUNK);
     let mut output = Vec::with_capacity(READ_CHUNK);
@@ -381,8 +384,9 @@ async fn connection(mut stream: TcpStream, conn: Conn, limit: Duration) -> io::R
     loop {
         let read = timeout_at(deadline, stream.read(&mut chunk));
         let n = if input.is_empty() {
-            // Between requests: a shutdown closes the connection at once.
-            match conn.unless_stopping(read).await {
+            // Between requests: a shutdown closes the connection, once a request the
+            // client had sent is in.
+            match conn.unless_stopping(socket, read).await {
                 Some(Ok(read)) => read?,
                 // Idle for the whole time limit: close, with nothing to say.
                 Some(Err(_elapsed)) => return Ok(()),

@@ -53,10 +53,11 @@
 //!
 //! - Graceful shutdown on SIGINT or SIGTERM (`examples/support/shutdown.rs`): it stops
 //!   accepting; a connection waiting between commands (or subscribed, waiting for messages)
-//!   closes at once; one with part of a command read reads it to its end, replies, and
-//!   closes. Connections still open after `--grace SECONDS` (default 5) are cut off; it
-//!   prints a `shutdown: drained …` line and exits 0. A second signal exits at once (130
-//!   for SIGINT).
+//!   answers the commands its client had already sent, if they come within 50 ms, and
+//!   closes; one with part of a command read reads it to its end, replies, and closes.
+//!   Connections still open after `--grace SECONDS` (default 5) are cut off; it prints a
+//!   `shutdown: drained …` line and exits 0. A second signal exits at once (130 for
+//!   SIGINT).
 //!
 //! Files: this one (accepting, the connection loop), `resp.rs` (parsing requests, encoding
 //! replies), `commands.rs` (what each command does), `db.rs` (the keyspace and expiry),
@@ -68,6 +69,7 @@
 use std::future::{poll_fn, Future};
 use std::io::{self, Write};
 use std::net::Shutdown;
+use std::os::fd::AsRawFd;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -244,6 +246,7 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>, conn: Conn, caps
     let limit = caps.command_timeout;
     // Replies are written whole, once per batch: Nagle would only delay them.
     let _ = stream.set_nodelay(true);
+    let socket = stream.as_raw_fd();
     let mut client = Client::new(shared);
     let mut input = InputBuf::new();
     let mut out = Vec::with_capacity(READ_BUF);
@@ -251,16 +254,21 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>, conn: Conn, caps
     let mut progress = Progress::default();
     // When the unfinished command at the front of `input` must have arrived whole.
     let mut deadline = None;
+    // Shutdown had begun when the connection last went idle: what it takes now is the
+    // last it answers.
+    let mut last_look = false;
     loop {
         let idle = input.data().is_empty();
+        last_look |= idle && conn.is_stopping();
         let Some(spare) = input.spare() else {
             return; // past the query-buffer limit
         };
         let subscribed = client.inbox.is_some();
         let next = next_input(&mut stream, spare, client.inbox.as_ref().map(|(_, rx)| rx));
         let next = if idle {
-            // Between commands (or subscribed): a shutdown closes the connection at once.
-            let waited = conn.unless_stopping(next);
+            // Between commands (or subscribed): a shutdown closes the connection, once
+            // the commands its client sent before are in.
+            let waited = conn.unless_stopping(socket, next);
             let waited = match caps.idle_timeout {
                 Some(idle_limit) if !subscribed => match timeout(idle_limit, waited).await {
                     Ok(waited) => waited,
@@ -336,8 +344,9 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>, conn: Conn, caps
                 out = Vec::with_capacity(READ_BUF); // a one-off big reply shouldn't stay
             }
         }
-        // Shutting down: the commands in flight are answered, so close now.
-        if client.quit || (conn.is_stopping() && input.data().is_empty()) {
+        // Shutting down: the commands in flight are answered, so close now. (A shutdown
+        // that began during this batch gets its last look at the top of the loop.)
+        if client.quit || (last_look && input.data().is_empty()) {
             drop(client);
             return close_after_last_reply(stream, &mut input.buf).await;
         }

@@ -6,7 +6,8 @@
 //!
 //! 1. drops the server future, and with it the listener: new connections are refused;
 //! 2. tells every connection that shutdown began ([`Conn::stopping`]): each finishes what it
-//!    is in the middle of and closes, and an idle one closes at once;
+//!    is in the middle of and closes, and an idle one closes at once, unless a request
+//!    its client already sent is on its way ([`Conn::unless_stopping`]);
 //! 3. says so (`shutdown: SIGTERM: stopped accepting, draining 3 connections for up to 5 s`), waits
 //!    until every connection has ended or the grace period (`--grace SECONDS`) is over,
 //!    and prints what was drained: `shutdown: drained 3 connections in 0.12 s, 0 cut off`;
@@ -29,9 +30,10 @@
 use futures::future::{select, Either};
 use runtime::signal::unix::{signal, Signal, SignalKind};
 use runtime::sync::Event;
-use runtime::time::{sleep, Duration, Instant};
+use runtime::time::{sleep, timeout, Duration, Instant};
 use std::future::{poll_fn, Future};
 use std::io::{self, Write};
+use std::os::fd::RawFd;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -219,25 +221,50 @@ impl Conn {
         self.0.stopping.wait().await;
     }
 
-    /// Runs `fut` (a read between requests, say) unless shutdown begins first: `None`.
-    /// What has already arrived is still taken: `fut` gets one more chance once the
-    /// reactor has certainly looked at the sockets again.
-    pub(crate) async fn unless_stopping<F: Future>(&self, fut: F) -> Option<F::Output> {
+    /// Runs `fut` (a read between requests on `socket`) unless shutdown begins first:
+    /// `None`. A request already sent when shutdown begins is still taken: `fut` runs to
+    /// its end if the kernel holds unread input, and otherwise gets [`STOP_LINGER`] to
+    /// bring what the runtime's driver may have received already.
+    pub(crate) async fn unless_stopping<F: Future>(
+        &self,
+        socket: RawFd,
+        fut: F,
+    ) -> Option<F::Output> {
         let mut fut = pin!(fut);
         if let Either::Left((output, _)) = select(fut.as_mut(), pin!(self.stopping())).await {
             return Some(output);
         }
-        // A request the client sent just before is in the socket, but the reactor may not
-        // have seen it yet, and a read only tries once it has. A `yield_now` is not enough:
-        // a busy driver skips the OS poll on a turn that comes within microseconds of the
-        // last one. A timer 1 ms out fires only on a turn after some real poll that
-        // followed the bytes' arrival, so by then their readiness is known.
-        sleep(Duration::from_millis(1)).await;
-        match poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
-            Poll::Ready(output) => Some(output),
-            Poll::Pending => None,
+        // Bytes in the socket complete the read, whichever driver carries it; the kernel
+        // knows that at once, while the driver may not have polled since they came.
+        if has_unread_input(socket) {
+            return Some(fut.await);
         }
+        // None there, but a recv on the io_uring driver takes bytes out of the socket as
+        // they arrive, and its completion can reach the task after the signal did.
+        timeout(STOP_LINGER, fut).await.ok()
     }
+}
+
+/// How long an idle connection waits, once shutdown began, for a request its client sent
+/// before: long against a completion's way through the driver on a loaded machine, short
+/// against the grace period.
+const STOP_LINGER: Duration = Duration::from_millis(50);
+
+/// Whether `socket`'s peer sent bytes that nobody has read yet.
+fn has_unread_input(socket: RawFd) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: the caller's connection keeps `socket` open across the call, and the buffer
+    // is one writable byte that outlives it. MSG_PEEK leaves the byte for the real read,
+    // MSG_DONTWAIT keeps the call from blocking.
+    let n = unsafe {
+        libc::recv(
+            socket,
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    n > 0
 }
 
 impl Drop for Conn {
