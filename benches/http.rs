@@ -1,5 +1,6 @@
 //! HTTP throughput: the `http` example's server on this runtime, on tokio, on smol and on OS
-//! threads (a thread per connection), each loaded by `wrk -t2 -c100 -d5s` in turn.
+//! threads (a thread per connection), and nginx as a reference, each loaded by
+//! `wrk -t2 -c100 -d5s` in turn.
 //!
 //! ```text
 //! cargo bench --bench http -- [--workers N] [--runs N] [--filter NAME] [--quick]
@@ -21,6 +22,11 @@
 //! Beside requests per second of wall time, the table shows the server's CPU time per
 //! request (user + sys of this process while wrk runs; wrk is another process), which the
 //! machine's other load disturbs far less. wrk and the server share the machine's cores.
+//!
+//! nginx, when it is on the PATH, runs as a child process with as many worker processes as
+//! the runtimes have workers, answering `GET /` with a fixed 13-byte body (`return 200`, no
+//! access log, keep-alive without limit); its CPU time is its processes' (from `/proc`).
+//! Without nginx that row is left out.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
@@ -43,13 +49,15 @@ const CONNECTIONS: u32 = 100;
 /// http_scaling's second load: ten times the connections.
 const MANY_CONNECTIONS: u32 = 1_000;
 const SECS: u32 = 5;
-const SERVERS: [&str; 4] = ["runtime", "tokio", "smol", "threads"];
+const SERVERS: [&str; 5] = ["runtime", "tokio", "smol", "threads", "nginx"];
 
 // ===== the same server on each runtime =====
 
-/// A running server; dropping it stops its runtime.
+/// A running server; dropping it stops its runtime (or its process).
 struct Running {
     addr: SocketAddr,
+    /// The server's own process, when it is not this one: whose CPU time to count.
+    pid: Option<u32>,
     _keep: Box<dyn std::any::Any>,
 }
 
@@ -67,6 +75,7 @@ fn start_ours(workers: usize) -> Running {
     ));
     Running {
         addr,
+        pid: None,
         _keep: Box::new(rt),
     }
 }
@@ -87,6 +96,7 @@ fn start_tokio(workers: usize) -> Running {
     });
     Running {
         addr,
+        pid: None,
         _keep: Box::new(rt),
     }
 }
@@ -135,6 +145,7 @@ fn start_smol(workers: usize) -> Running {
         .detach();
     Running {
         addr,
+        pid: None,
         _keep: Box::new(pool),
     }
 }
@@ -183,6 +194,7 @@ fn start_threads() -> Running {
     });
     Running {
         addr,
+        pid: None,
         _keep: Box::new(()),
     }
 }
@@ -210,6 +222,113 @@ fn thread_connection(mut stream: std::net::TcpStream) -> io::Result<()> {
     }
 }
 
+/// An nginx child process with its own prefix directory, killed (and the directory
+/// removed) on drop.
+struct Nginx {
+    child: std::process::Child,
+    prefix: std::path::PathBuf,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM: the master stops its workers (SIGKILL would orphan them).
+        // SAFETY: `kill` with a pid and a signal number has no memory effects.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.prefix);
+    }
+}
+
+/// nginx on a free loopback port with `workers` worker processes; `None` if it is not
+/// installed. Waits (at most 10 s) until the port accepts connections.
+fn start_nginx(workers: usize) -> Option<Running> {
+    if !load::have("nginx") {
+        return None;
+    }
+    // A port the kernel just handed out and we released: free unless someone races us.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let prefix = std::env::temp_dir().join(format!("bench-http-nginx-{}", std::process::id()));
+    std::fs::create_dir_all(prefix.join("logs")).expect("nginx prefix");
+    // Running as root, the workers would switch to `nobody`, who can't use the prefix.
+    // SAFETY: `geteuid` has no preconditions.
+    let user = if unsafe { libc::geteuid() } == 0 {
+        "user root;"
+    } else {
+        ""
+    };
+    let temp = prefix.display();
+    let conf = format!(
+        "{user}\ndaemon off;\nworker_processes {workers};\npid {temp}/nginx.pid;\n\
+         error_log {temp}/logs/error.log warn;\nevents {{ worker_connections 4096; }}\n\
+         http {{\n  access_log off;\n  keepalive_requests 100000000;\n\
+         client_body_temp_path {temp}/body; proxy_temp_path {temp}/proxy;\n\
+         fastcgi_temp_path {temp}/fastcgi; uwsgi_temp_path {temp}/uwsgi;\n\
+         scgi_temp_path {temp}/scgi;\n\
+         server {{\n    listen 127.0.0.1:{port};\n\
+         location / {{ default_type text/plain; return 200 \"Hello, world!\"; }}\n  }}\n}}\n"
+    );
+    let conf_path = prefix.join("nginx.conf");
+    std::fs::write(&conf_path, conf).expect("writing nginx.conf");
+    let child = std::process::Command::new("nginx")
+        .arg("-p")
+        .arg(&prefix)
+        .arg("-c")
+        .arg(&conf_path)
+        .spawn()
+        .expect("starting nginx");
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let nginx = Nginx { child, prefix };
+    let started = Instant::now();
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "nginx did not listen on {addr} within 10 s (see its error.log)"
+        );
+        thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Some(Running {
+        addr,
+        pid: Some(nginx.child.id()),
+        _keep: Box::new(nginx),
+    })
+}
+
+/// User plus system CPU time of process `pid` and its children (nginx's master and
+/// workers), from `/proc`.
+fn tree_cpu_time(pid: u32) -> std::time::Duration {
+    // SAFETY: `sysconf` has no preconditions.
+    let ticks_per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let mut ticks = 0u64;
+    for entry in std::fs::read_dir("/proc").expect("reading /proc").flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue; // not a process, or it exited meanwhile
+        };
+        let own_pid = stat.split(' ').next().and_then(|p| p.parse::<u32>().ok());
+        // After the command name (which may hold spaces): state, ppid, ..., utime, stime.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ppid = fields.get(1).and_then(|p| p.parse::<u32>().ok());
+        if own_pid == Some(pid) || ppid == Some(pid) {
+            let field = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok());
+            ticks += field(11).unwrap_or(0) + field(12).unwrap_or(0);
+        }
+    }
+    std::time::Duration::from_secs_f64(ticks as f64 / ticks_per_sec)
+}
+
+/// The CPU time so far of the process serving `server`.
+fn server_cpu_time(server: &Running) -> std::time::Duration {
+    match server.pid {
+        Some(pid) => tree_cpu_time(pid),
+        None => process_cpu_time(),
+    }
+}
+
 // ===== measuring =====
 
 /// One wrk run against one server.
@@ -220,11 +339,11 @@ struct Sample {
     cpu_us_per_request: f64,
 }
 
-fn load(name: &str, addr: SocketAddr, connections: u32, secs: u32) -> Sample {
-    let url = format!("http://{addr}/");
-    let cpu = process_cpu_time();
+fn load(name: &str, server: &Running, connections: u32, secs: u32) -> Sample {
+    let url = format!("http://{}/", server.addr);
+    let cpu = server_cpu_time(server);
     let report = load::wrk(&url, THREADS, connections, secs);
-    let cpu = process_cpu_time().saturating_sub(cpu);
+    let cpu = server_cpu_time(server).saturating_sub(cpu);
     assert!(
         report.non_2xx == 0 && report.socket_errors == 0 && report.requests > 0,
         "{name}: wrk saw {} non-2xx responses and {} socket errors in {} requests",
@@ -253,7 +372,7 @@ fn rounds(
             let i = (round + k) % servers.len();
             let (name, server) = &servers[i];
             eprint!("\rc{connections} round {}/{runs}: {name:<8}", round + 1);
-            samples[i].push(load(name, server.addr, connections, secs));
+            samples[i].push(load(name, server, connections, secs));
         }
     }
     eprintln!("\r{:<40}", format!("done in {:.0?}", started.elapsed()));
@@ -272,14 +391,18 @@ fn main() {
     let servers: Vec<(&str, Running)> = SERVERS
         .into_iter()
         .filter(|name| cfg.wants(name))
-        .map(|name| {
+        .filter_map(|name| {
             let running = match name {
                 "runtime" => start_ours(workers),
                 "tokio" => start_tokio(workers),
                 "smol" => start_smol(workers),
-                _ => start_threads(),
+                "threads" => start_threads(),
+                _ => start_nginx(workers).or_else(|| {
+                    println!("http: nginx is not installed; its row is left out");
+                    None
+                })?,
             };
-            (name, running)
+            Some((name, running))
         })
         .collect();
     println!(
@@ -294,7 +417,7 @@ fn main() {
     );
     if !quick {
         for (name, server) in &servers {
-            load(name, server.addr, CONNECTIONS, 1);
+            load(name, server, CONNECTIONS, 1);
         }
     }
     let samples = rounds(&servers, CONNECTIONS, secs, cfg.runs);
@@ -347,6 +470,14 @@ fn main() {
         println!(
             "     cpu per request, best peer ({peer}) / runtime: {:.2}",
             cpus[p] / cpus[o]
+        );
+    }
+    let nginx = servers.iter().position(|(n, _)| *n == "nginx");
+    if let (Some(o), Some(n)) = (ours, nginx) {
+        println!(
+            "     against nginx: wall runtime / nginx {:.2}, cpu per request nginx / runtime {:.2}",
+            rates[o] / rates[n],
+            cpus[n] / cpus[o]
         );
     }
 

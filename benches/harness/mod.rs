@@ -81,6 +81,32 @@ pub(crate) fn usage(bench: &str, problem: &str) -> ! {
     std::process::exit(2)
 }
 
+/// Runs several backends `runs` times each, in rounds: every backend once to warm up, then
+/// each round every backend once, in turn; returns each backend's samples. For workloads whose
+/// speed the machine flips between levels for seconds at a time (tcp_echo over loopback: two
+/// levels about 25 % apart, for tokio as for this runtime), where runs taken back to back per
+/// backend compare levels instead of backends: in rounds a level falls on all alike.
+///
+/// The backends are all alive at once, so use it only where they leave each other alone: with
+/// every runtime of the scheduler bench built at once, tokio's yield_many took twice as long
+/// after spawn_remote_threads had run in the same process (33 against 65 ms) and not without
+/// it, so those benches keep one runtime at a time.
+pub(crate) fn measure_rounds<T, const N: usize>(
+    runs: usize,
+    mut backends: [&mut dyn FnMut() -> T; N],
+) -> [Vec<T>; N] {
+    let mut samples: [Vec<T>; N] = std::array::from_fn(|_| Vec::with_capacity(runs));
+    for round in 0..=runs {
+        for (backend, taken) in backends.iter_mut().zip(&mut samples) {
+            let sample = backend();
+            if round > 0 {
+                taken.push(sample);
+            }
+        }
+    }
+    samples
+}
+
 /// The median; the mean of the two middle samples for an even count.
 pub(crate) fn median(mut samples: Vec<Duration>) -> Duration {
     assert!(!samples.is_empty(), "median of no samples");
