@@ -40,7 +40,7 @@ pub(crate) async fn connect(
         let done = std::future::poll_fn(|cx| op.ring.poll_op(op.id.expect("in flight"), cx)).await;
         op.id = None;
         if done.was_cancelled() {
-            op.id = Some(start_poll_writable(&ring, &sock)?);
+            op.id = Some(ring.start_poll_writable(sock.as_raw_fd(), sock.clone())?);
             waited_for_writable = true;
             continue;
         }
@@ -48,11 +48,7 @@ pub(crate) async fn connect(
         break;
     }
     if waited_for_writable {
-        if let Some(e) = sock.take_error()? {
-            return Err(e);
-        }
-        // Writable with no pending error: connected, unless the OS says otherwise.
-        sock.peer_addr()?;
+        crate::net::tcp::stream::check_connected(socket2::SockRef::from(&*sock))?;
     }
     // The completed operation left the slab with its `Arc`: this one is the last.
     super::unshare(sock, TcpStream::try_clone)
@@ -90,21 +86,6 @@ fn start_connect(ring: &Ring, sock: &Arc<TcpStream>, addr: SocketAddr) -> io::Re
             OpKind::Transfer,
             false,
             |ptr| opcode::Connect::new(types::Fd(fd), ptr.cast_const().cast(), len).build(),
-        )
-    }
-}
-
-fn start_poll_writable(ring: &Ring, sock: &Arc<TcpStream>) -> io::Result<OpId> {
-    let fd = sock.as_raw_fd();
-    // SAFETY: a poll request points at no memory; it names the socket the ring keeps open.
-    unsafe {
-        ring.start(
-            fd,
-            sock.clone(),
-            Vec::new(),
-            OpKind::Transfer,
-            false,
-            |_| opcode::PollAdd::new(types::Fd(fd), libc::POLLOUT as u32).build(),
         )
     }
 }

@@ -531,6 +531,24 @@ impl Ring {
         }
     }
 
+    /// Starts a `POLL_ADD` that completes when `fd` (kept open by `keep`) is writable.
+    ///
+    /// # Errors
+    ///
+    /// If the runtime has shut down.
+    pub(crate) fn start_poll_writable(
+        &self,
+        fd: RawFd,
+        keep: Arc<dyn Send + Sync>,
+    ) -> io::Result<OpId> {
+        // SAFETY: a poll request points at no memory; it names `fd`, kept open by `keep`.
+        unsafe {
+            self.start(fd, keep, Vec::new(), OpKind::Transfer, false, |_| {
+                opcode::PollAdd::new(types::Fd(fd), libc::POLLOUT as u32).build()
+            })
+        }
+    }
+
     /// Whether multishot recvs can run (the provided buffers are registered).
     pub(crate) fn has_bufs(&self) -> bool {
         self.bufs.is_some()

@@ -470,20 +470,10 @@ impl UringStream {
             if unsafe { libc::poll(&mut pfd, 1, 0) } == 1 {
                 return Poll::Ready(Ok(()));
             }
-            let fd = self.sock.as_raw_fd();
-            // SAFETY: a poll request points at no memory; it names the socket the ring
-            // keeps open.
-            let id = unsafe {
-                self.ring.start(
-                    fd,
-                    self.sock.clone(),
-                    Vec::new(),
-                    OpKind::Transfer,
-                    false,
-                    |_| opcode::PollAdd::new(types::Fd(fd), libc::POLLOUT as u32).build(),
-                )
-            }?;
-            w.poll = Some(id);
+            w.poll = Some(
+                self.ring
+                    .start_poll_writable(self.sock.as_raw_fd(), self.sock.clone())?,
+            );
         }
     }
 

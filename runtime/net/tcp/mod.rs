@@ -28,7 +28,7 @@
 mod listener;
 mod socket;
 pub(crate) mod split;
-mod stream;
+pub(crate) mod stream;
 
 pub use listener::TcpListener;
 pub use socket::TcpSocket;

@@ -129,11 +129,7 @@ impl TcpStream {
     pub(crate) async fn connected(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
         let io = PollEvented::new(stream)?;
         io.ready(Direction::Write).await?;
-        if let Some(e) = io.get_ref().take_error()? {
-            return Err(e);
-        }
-        // Writable with no pending error: connected, unless the OS says otherwise.
-        io.get_ref().peer_addr()?;
+        check_connected(socket2::SockRef::from(io.get_ref()))?;
         Ok(TcpStream { io: TcpIo::Mio(io) })
     }
 
@@ -352,6 +348,16 @@ impl TcpStream {
 
 impl_async_read!(TcpStream);
 impl_async_write!(TcpStream);
+
+/// How a non-blocking connect that reported writability ended: its pending error, if any.
+pub(crate) fn check_connected(sock: socket2::SockRef<'_>) -> io::Result<()> {
+    if let Some(e) = sock.take_error()? {
+        return Err(e);
+    }
+    // Writable with no pending error: connected, unless the OS says otherwise.
+    sock.peer_addr()?;
+    Ok(())
+}
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
