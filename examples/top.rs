@@ -65,7 +65,8 @@ async fn start_load(stop: Arc<AtomicBool>) {
             .spawn(async move {
                 let mut x = i + 1;
                 while !stop.load(Ordering::Relaxed) {
-                    // More work per poll for higher numbers, so the view has a ranking.
+                    // More work per poll for higher numbers. Where each hasher ranks also
+                    // depends on the worker it shares: busy workers do not steal.
                     for _ in 0..(20_000 * (i + 1)) {
                         x ^= x << 13;
                         x ^= x >> 7;
