@@ -181,6 +181,7 @@ impl Notify {
     /// notify.notify_one(); // wakes the waiter, or leaves it a permit
     /// waiter.join().unwrap();
     /// ```
+    #[inline]
     pub fn notified(&self) -> Notified<'_> {
         Notified {
             notify: self,
@@ -232,6 +233,7 @@ impl Notify {
     /// notify.notify_one();
     /// block_on(notify.notified()); // the stored permit: completes at once
     /// ```
+    #[inline]
     pub fn notify_one(&self) {
         self.notify(Notification::One);
     }
@@ -252,6 +254,7 @@ impl Notify {
     /// assert!(second.as_mut().enable(), "the last one registered is woken");
     /// assert!(!first.as_mut().enable());
     /// ```
+    #[inline]
     pub fn notify_last(&self) {
         self.notify(Notification::Last);
     }
@@ -375,7 +378,24 @@ impl Notify {
     }
 
     /// `notify_one` / `notify_last`: lock-free while nobody waits.
+    #[inline]
     fn notify(&self, how: Notification) {
+        // Inlined: the common case, nobody waiting and the word unchanged since the load.
+        let word = self.word.load(SeqCst);
+        if state(word) != WAITING
+            && self
+                .word
+                .compare_exchange(word, with_state(word, NOTIFIED), SeqCst, SeqCst)
+                .is_ok()
+        {
+            return;
+        }
+        self.notify_contended(how);
+    }
+
+    /// [`notify`](Notify::notify) when the word moved under it or somebody waits.
+    #[inline(never)]
+    fn notify_contended(&self, how: Notification) {
         let mut word = self.word.load(SeqCst);
         while state(word) != WAITING {
             // A compare-exchange even when a permit is already stored, so this call is
@@ -528,7 +548,27 @@ impl Notified<'_> {
     /// The idle node's first look: returns `true` if it is already notified (a permit it
     /// took, or a `notify_waiters` since the future was made); otherwise queues the node
     /// with `waker` and returns `false`.
+    #[inline]
     fn register(self: Pin<&Self>, waker: &Waker) -> bool {
+        // Inlined: the permit (or a newer generation) found at the first look.
+        let word = self.notify.word.load(SeqCst);
+        if word & !STATE != self.generation
+            || (state(word) == NOTIFIED
+                && self
+                    .notify
+                    .word
+                    .compare_exchange(word, with_state(word, EMPTY), SeqCst, SeqCst)
+                    .is_ok())
+        {
+            return true;
+        }
+        self.register_slow(waker)
+    }
+
+    /// [`register`](Notified::register) past its first look: the same checks in a loop, then
+    /// under the lock.
+    #[inline(never)]
+    fn register_slow(self: Pin<&Self>, waker: &Waker) -> bool {
         let notify = self.notify;
         // Lock-free first: the permit or a newer generation.
         let mut word = notify.word.load(SeqCst);
@@ -571,6 +611,7 @@ impl Notified<'_> {
 impl Future for Notified<'_> {
     type Output = ();
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.done {
             return Poll::Ready(());
@@ -586,6 +627,7 @@ unsafe impl WaitPoll for Notified<'_> {
     type State = WaiterList<Notification>;
     type Output = ();
 
+    #[inline]
     fn node(self: Pin<&Self>) -> Pin<&Waiter<Notification>> {
         // SAFETY: as above.
         unsafe { self.map_unchecked(|n| &n.node) }
@@ -595,6 +637,7 @@ unsafe impl WaitPoll for Notified<'_> {
         &self.notify.waiters
     }
 
+    #[inline]
     fn first(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.as_ref().register(cx.waker()) {
             self.finish();
@@ -603,6 +646,7 @@ unsafe impl WaitPoll for Notified<'_> {
         Poll::Pending
     }
 
+    #[inline]
     fn notified(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
         self.finish();
         Poll::Ready(())
@@ -610,10 +654,19 @@ unsafe impl WaitPoll for Notified<'_> {
 }
 
 impl Drop for Notified<'_> {
+    #[inline]
     fn drop(&mut self) {
-        if self.node.status() == Status::Idle {
-            return;
+        if self.node.status() != Status::Idle {
+            self.withdraw();
         }
+    }
+}
+
+impl Notified<'_> {
+    /// `Drop` for a node that was queued: takes it out of the list, passing on a
+    /// notification it was chosen for and never reported.
+    #[inline(never)]
+    fn withdraw(&mut self) {
         let notify = self.notify;
         let mut waiters = lock(&notify.waiters);
         // SAFETY: we own the node, which is in this list or in none.

@@ -153,6 +153,7 @@ impl RawSemaphore {
     }
 
     /// Takes `n` permits if they are free and no strict waiter queues, without waiting.
+    #[inline]
     pub(crate) fn try_acquire(&self, n: usize) -> Result<(), TryAcquireError> {
         let mut word = self.word.load(Ordering::Acquire);
         loop {
@@ -175,6 +176,7 @@ impl RawSemaphore {
     }
 
     /// A future that takes `n` permits, waiting for them as the module doc says.
+    #[inline]
     pub(crate) fn acquire(&self, n: usize) -> Acquire<'_> {
         Acquire {
             sem: self,
@@ -184,6 +186,7 @@ impl RawSemaphore {
     }
 
     /// Gives back `n` permits that came out of this semaphore.
+    #[inline]
     pub(crate) fn release(&self, n: usize) {
         if n == 0 {
             return;
@@ -216,6 +219,7 @@ impl RawSemaphore {
     /// taken to hand the permits over. `check` sees the free count the permits are about to
     /// join and may panic first.
     #[track_caller]
+    #[inline]
     fn give(&self, n: usize, check: impl Fn(usize)) {
         let mut word = self.word.load(Ordering::Relaxed);
         while word & HANDOFF == 0 && (n == 1 || word & QUEUED == 0) {
@@ -395,13 +399,13 @@ pub(crate) struct Acquire<'a> {
 impl Future for Acquire<'_> {
     type Output = Result<(), ()>;
 
+    /// Inlined into the caller: the first poll's lock-free try is the common case; queueing
+    /// and waiting are out of line in [`Acquire::poll_queued`].
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
-        // SAFETY: `queued` is written once, from `None`, and never moved out of afterwards
-        // (it is dropped in place with the future), so pinning it below is sound.
-        let this = unsafe { self.get_unchecked_mut() };
-        if this.queued.is_none() {
+        if self.queued.is_none() {
             let mut coop = ready!(hooks::poll_proceed(cx));
-            match this.sem.try_acquire(this.permits) {
+            match self.sem.try_acquire(self.permits) {
                 Ok(()) => {
                     coop.made_progress();
                     return Poll::Ready(Ok(()));
@@ -413,18 +417,28 @@ impl Future for Acquire<'_> {
                 Err(TryAcquireError::NoPermits) => {}
             }
             drop(coop); // the unit goes back: `Queued::poll` spends its own
-            this.queued = Some(Queued {
-                sem: this.sem,
-                permits: this.permits,
-                node: Waiter::new(Need {
-                    needed: this.permits,
-                    strict: this.permits > 1,
-                    handed: false,
-                    closed: false,
-                }),
-            });
         }
-        let queued = this.queued.as_mut().expect("set just above");
+        self.poll_queued(cx)
+    }
+}
+
+impl Acquire<'_> {
+    /// The waiting part of [`poll`](Acquire::poll): queues the node on the first call.
+    #[inline(never)]
+    fn poll_queued(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+        // SAFETY: `queued` is written once, from `None`, and never moved out of afterwards
+        // (it is dropped in place with the future), so pinning it below is sound.
+        let this = unsafe { self.get_unchecked_mut() };
+        let queued = this.queued.get_or_insert_with(|| Queued {
+            sem: this.sem,
+            permits: this.permits,
+            node: Waiter::new(Need {
+                needed: this.permits,
+                strict: this.permits > 1,
+                handed: false,
+                closed: false,
+            }),
+        });
         // SAFETY: see above.
         unsafe { Pin::new_unchecked(queued) }.poll(cx)
     }

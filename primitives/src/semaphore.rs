@@ -634,6 +634,7 @@ impl<'a> SemaphorePermit<'a> {
 }
 
 impl Drop for SemaphorePermit<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.sem.diag.released_shared(self.key, self.permits);
         self.sem.raw.release(self.permits);
