@@ -50,12 +50,14 @@
 //! On tcp_echo (`cargo bench --bench io`, 64 connections × 64-byte round trips, 2 workers)
 //! the multishot recv cut the ring's cost per round trip by about a quarter (user-space
 //! instructions, CPU time, and `io_uring_enter` calls from one per few round trips to one
-//! per few hundred). On a quiet machine the ring still runs at about half the mio driver's
-//! rate (0.4-0.5, per CPU-second too) although it makes fewer system calls: its kernel time
-//! is the difference, each recv completion being task work queued to the thread that
-//! submitted it, on a ring all workers share. See BENCHMARKS.md for the figures. The default
-//! stays [`IoDriver::Mio`](crate::IoDriver::Mio) for every path; the ring is there to be
-//! chosen, and to build on.
+//! per few hundred). Setting the ring up with `IORING_SETUP_COOP_TASKRUN` then doubled its
+//! rate (0.50 of mio's round trips per second to 0.95, on the same machine in one
+//! sitting): without it the kernel interrupted the submitting worker for every recv
+//! completion, and the recv spun on the socket lock the peer's send held (see
+//! [`Ring::new`](ring::Ring::new)). The ring is now level with mio on tcp_echo (0.94-0.98),
+//! http (1.02 of tokio against mio's 0.98) and mini_redis, and ahead on none, so the
+//! default stays [`IoDriver::Mio`](crate::IoDriver::Mio) for every path; the ring is there
+//! to be chosen, and to build on. See BENCHMARKS.md for the figures.
 //!
 //! # Cancellation and shutdown
 //!
@@ -83,8 +85,8 @@
 //!
 //! # Not (yet) done
 //!
-//! Waiting in `io_uring_enter` with the reactor's epoll fd polled through the ring (so
-//! `COOP_TASKRUN` could drop the cross-thread completion work), registered files, an
+//! A ring per worker, waited on in `io_uring_enter` with the reactor's epoll fd polled
+//! through it (`DEFER_TASKRUN` would then batch the completion work), registered files, an
 //! owned-buffer fast path for `io::copy`, and a per-stream cap on provided buffers: a
 //! stream whose reader lags can hold all of them (the kernel drains its socket into
 //! them), and the other streams then read through single recvs until it catches up.
