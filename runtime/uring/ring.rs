@@ -180,12 +180,20 @@ impl Ring {
         // so a busy worker holds it back by a tick at most). A sleeping submitter is still
         // woken for it. Measured: the interrupts ran the recv on one core while the peer's
         // send held the socket lock on the other, and the spinning halved the ring's rate
-        // (tcp_echo 0.50 of mio without the flag, 0.95 with it).
-        let uring = IoUring::builder()
-            .setup_cqsize(ENTRIES * 4)
-            .setup_clamp()
-            .setup_coop_taskrun()
-            .build(ENTRIES)?;
+        // (tcp_echo 0.50 of mio without the flag, 0.95 with it). Kernels before 5.19 refuse
+        // the flag (`EINVAL`): the ring is set up without it there.
+        let build = |coop: bool| {
+            let mut builder = IoUring::builder();
+            builder.setup_cqsize(ENTRIES * 4).setup_clamp();
+            if coop {
+                builder.setup_coop_taskrun();
+            }
+            builder.build(ENTRIES)
+        };
+        let uring = match build(true) {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => build(false)?,
+            other => other?,
+        };
         // SAFETY: plain syscall; the result is checked before use.
         let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
         if fd < 0 {
