@@ -31,8 +31,9 @@
 
 use core::fmt;
 use core::future::Future;
+use core::mem::MaybeUninit;
 use core::pin::Pin;
-use core::task::{Context, Poll, Waker};
+use core::task::{ready, Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::hooks;
@@ -186,7 +187,8 @@ impl Notify {
         Notified {
             notify: self,
             generation: self.word.load(SeqCst) & !STATE,
-            node: Waiter::new(Notification::Unset),
+            node: MaybeUninit::uninit(),
+            has_node: false,
             done: false,
         }
     }
@@ -499,7 +501,12 @@ pub struct Notified<'a> {
     notify: &'a Notify,
     /// The generation part of the word when the future was made.
     generation: usize,
-    node: Waiter<Notification>,
+    /// The waiter node, built in place by the first look that finds nothing to take
+    /// (`has_node`). Until then it is left uninitialised: making the future and moving it
+    /// into the awaiting state machine then writes three words instead of the whole node,
+    /// whose copy stalled on the stores that had just built it.
+    node: MaybeUninit<Waiter<Notification>>,
+    has_node: bool,
     /// Completed (reported by `poll` or `enable`): stays complete.
     done: bool,
 }
@@ -528,8 +535,16 @@ impl Notified<'_> {
         if self.done {
             return true;
         }
-        let notified = match self.node.status() {
-            Status::Notified => self.node.consume_notification(),
+        if !self.has_node {
+            if self.first_look() {
+                self.finish();
+                return true;
+            }
+            self.as_mut().build_node();
+        }
+        let node = self.as_ref().node();
+        let notified = match node.status() {
+            Status::Notified => node.consume_notification(),
             Status::Waiting => false,
             Status::Idle => self.as_ref().register(Waker::noop()),
         };
@@ -545,41 +560,41 @@ impl Notified<'_> {
         unsafe { self.get_unchecked_mut() }.done = true;
     }
 
-    /// The idle node's first look: returns `true` if it is already notified (a permit it
-    /// took, or a `notify_waiters` since the future was made); otherwise queues the node
-    /// with `waker` and returns `false`.
-    #[inline]
-    fn register(self: Pin<&Self>, waker: &Waker) -> bool {
-        // Inlined: the permit (or a newer generation) found at the first look.
-        let word = self.notify.word.load(SeqCst);
-        if word & !STATE != self.generation
-            || (state(word) == NOTIFIED
-                && self
-                    .notify
-                    .word
-                    .compare_exchange(word, with_state(word, EMPTY), SeqCst, SeqCst)
-                    .is_ok())
-        {
-            return true;
+    /// The waiter node, if it was built.
+    fn built_node(&self) -> Option<&Waiter<Notification>> {
+        if !self.has_node {
+            return None;
         }
-        self.register_slow(waker)
+        // SAFETY: built (`has_node` is set only after the write).
+        Some(unsafe { self.node.assume_init_ref() })
     }
 
-    /// [`register`](Notified::register) past its first look: the same checks in a loop, then
-    /// under the lock.
-    #[inline(never)]
-    fn register_slow(self: Pin<&Self>, waker: &Waker) -> bool {
-        let notify = self.notify;
-        // Lock-free first: the permit or a newer generation.
-        let mut word = notify.word.load(SeqCst);
+    /// Builds the waiter node in place, once, before anything can point at it.
+    fn build_node(self: Pin<&mut Self>) {
+        if self.has_node {
+            return;
+        }
+        // SAFETY: nothing is moved out; the node is written where it will stay (the future
+        // is pinned) and nothing points at it yet.
+        let this = unsafe { self.get_unchecked_mut() };
+        this.node.write(Waiter::new(Notification::Unset));
+        this.has_node = true;
+    }
+
+    /// The lock-free look: `true` if already notified (a permit, taken now, or a
+    /// `notify_waiters` since the future was made).
+    #[inline]
+    fn first_look(&self) -> bool {
+        let mut word = self.notify.word.load(SeqCst);
         loop {
             if word & !STATE != self.generation {
                 return true;
             }
             if state(word) != NOTIFIED {
-                break;
+                return false;
             }
-            match notify
+            match self
+                .notify
                 .word
                 .compare_exchange(word, with_state(word, EMPTY), SeqCst, SeqCst)
             {
@@ -587,6 +602,21 @@ impl Notified<'_> {
                 Err(actual) => word = actual,
             }
         }
+    }
+
+    /// The built, idle node's first poll: returns `true` if it is already notified (as in
+    /// [`first_look`](Notified::first_look)); otherwise queues the node with `waker` and
+    /// returns `false`.
+    #[inline]
+    fn register(self: Pin<&Self>, waker: &Waker) -> bool {
+        self.first_look() || self.register_locked(waker)
+    }
+
+    /// [`register`](Notified::register) under the lock: the same checks, then the node
+    /// queues.
+    #[inline(never)]
+    fn register_locked(self: Pin<&Self>, waker: &Waker) -> bool {
+        let notify = self.notify;
         let mut waiters = lock(&notify.waiters);
         let mut word = notify.word.load(SeqCst);
         loop {
@@ -612,16 +642,34 @@ impl Future for Notified<'_> {
     type Output = ();
 
     #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.done {
             return Poll::Ready(());
         }
-        poll_wait(self, cx)
+        if self.has_node {
+            return poll_wait(self, cx);
+        }
+        // The first poll looks without a node: most find the permit. Otherwise it builds the
+        // node and queues it, straight under the lock (the look just failed).
+        let mut coop = ready!(hooks::poll_proceed(cx));
+        let notified = if self.first_look() {
+            true
+        } else {
+            self.as_mut().build_node();
+            self.as_ref().register_locked(cx.waker())
+        };
+        if !notified {
+            return Poll::Pending; // `coop` gives the budget unit back
+        }
+        coop.made_progress();
+        self.finish();
+        Poll::Ready(())
     }
 }
 
-// SAFETY: `node` is structurally pinned (never moved out), registered only in
-// `notify.waiters`, and `Drop` withdraws it under that lock.
+// SAFETY: `node` is structurally pinned (never moved out), built before `poll_wait` (the
+// only caller of these) runs, registered only in `notify.waiters`, and `Drop` withdraws it
+// under that lock.
 unsafe impl WaitPoll for Notified<'_> {
     type Data = Notification;
     type State = WaiterList<Notification>;
@@ -629,8 +677,9 @@ unsafe impl WaitPoll for Notified<'_> {
 
     #[inline]
     fn node(self: Pin<&Self>) -> Pin<&Waiter<Notification>> {
-        // SAFETY: as above.
-        unsafe { self.map_unchecked(|n| &n.node) }
+        debug_assert!(self.has_node, "the node is used before it is built");
+        // SAFETY: as above; built (`has_node`, set by `build_node` before any use).
+        unsafe { self.map_unchecked(|n| n.node.assume_init_ref()) }
     }
 
     fn lock(&self) -> &Mutex<WaiterList<Notification>> {
@@ -656,9 +705,14 @@ unsafe impl WaitPoll for Notified<'_> {
 impl Drop for Notified<'_> {
     #[inline]
     fn drop(&mut self) {
-        if self.node.status() != Status::Idle {
+        let Some(node) = self.built_node() else {
+            return;
+        };
+        if node.status() != Status::Idle {
             self.withdraw();
         }
+        // SAFETY: built, and in no list (idle, or withdrawn just above); dropped once.
+        unsafe { self.node.assume_init_drop() };
     }
 }
 
@@ -668,11 +722,12 @@ impl Notified<'_> {
     #[inline(never)]
     fn withdraw(&mut self) {
         let notify = self.notify;
+        let node = self.built_node().expect("only a built node is withdrawn");
         let mut waiters = lock(&notify.waiters);
         // SAFETY: we own the node, which is in this list or in none.
-        let status = unsafe { waiters.remove(&self.node) };
+        let status = unsafe { waiters.remove(node) };
         // SAFETY: removed: the node is idle and its data ours.
-        let how = unsafe { self.node.with_data(|n| *n) };
+        let how = unsafe { node.with_data(|n| *n) };
         let mut wakers = WakeList::new();
         match (status, how) {
             // Chosen by a `notify_one` / `notify_last` but never told: pass it on.
@@ -690,7 +745,7 @@ impl fmt::Debug for Notified<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Notified")
             .field("notify", self.notify)
-            .field("node", &self.node)
+            .field("node", &self.built_node())
             .field("done", &self.done)
             .finish()
     }
@@ -856,6 +911,25 @@ mod loom_tests {
             };
             drop(first);
             block_on_thread(second);
+            notifier.join().unwrap();
+            assert!(!notify.try_notified(), "one notification, used once");
+            assert_eq!(lock(&notify.waiters).len(), 0);
+        });
+    }
+
+    /// A future's first poll, which looks for the permit before it has a node, racing
+    /// `notify_one`: the permit may land before the look, between the look and the locked
+    /// registration, or after the node queued. The waiter finishes in each case, and the
+    /// one notification is used, not kept as well.
+    #[test]
+    fn first_poll_without_node_vs_notify_one() {
+        ::loom::model(|| {
+            let notify = Arc::new(Notify::new());
+            let notifier = {
+                let notify = notify.clone();
+                thread::spawn(move || notify.notify_one())
+            };
+            block_on_thread(notify.notified());
             notifier.join().unwrap();
             assert!(!notify.try_notified(), "one notification, used once");
             assert_eq!(lock(&notify.waiters).len(), 0);
