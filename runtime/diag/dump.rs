@@ -182,8 +182,7 @@ pub enum Owner {
 
 /// What each worker is polling now: the poll slots only, no task list.
 pub(crate) fn workers(handle: &scheduler::Handle) -> Vec<WorkerInfo> {
-    let (samples, epoch) = handle.poll_samples();
-    let now = epoch.elapsed();
+    let (samples, now) = handle.poll_samples();
     samples
         .iter()
         .enumerate()

@@ -251,7 +251,7 @@ fn run(handle: scheduler::Handle, config: MonitorConfig, stop: &(Mutex<bool>, Co
             return;
         }
         let now = Instant::now();
-        let (samples, _epoch) = handle.poll_samples();
+        let (samples, _now) = handle.poll_samples();
         watches.resize(samples.len(), None);
         for (worker, (sample, watch)) in samples.iter().zip(watches.iter_mut()).enumerate() {
             let Some(task) = sample.task else {

@@ -59,16 +59,19 @@ impl Handle {
         }
     }
 
-    /// Each polling thread's poll slot (one for the current-thread flavor), and the epoch
-    /// their start times count from.
-    pub(crate) fn poll_samples(&self) -> (Vec<poll_slot::PollSample>, std::time::Instant) {
-        match self {
+    /// Each polling thread's poll slot (one for the current-thread flavor), and now, as time
+    /// since the epoch their start times count from.
+    pub(crate) fn poll_samples(&self) -> (Vec<poll_slot::PollSample>, std::time::Duration) {
+        // "Now" is read after the samples, on the clock their starts were read on, so it is
+        // never before any of them.
+        let (samples, clock) = match self {
             Handle::MultiThread(h) => (
                 h.metrics.iter().map(|m| m.slot.sample()).collect(),
-                h.clock.epoch(),
+                &h.clock,
             ),
-            Handle::CurrentThread(h) => (vec![h.slot.sample()], h.clock.epoch()),
-        }
+            Handle::CurrentThread(h) => (vec![h.slot.sample()], &h.clock),
+        };
+        (samples, std::time::Duration::from_nanos(clock.now_ns()))
     }
 
     /// The name of live task `id`, if it has one (local tasks included).

@@ -11,7 +11,7 @@
 
 use crate::loom::atomic::{AtomicU64, Ordering::Relaxed};
 use crate::task_core::Id;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Default)]
 pub(crate) struct PollSlot {
@@ -68,16 +68,18 @@ impl PollSlot {
 /// Read with `CLOCK_MONOTONIC_COARSE` (the kernel's last tick, a few nanoseconds through
 /// the vDSO, where a precise `Instant::now` costs tens here): a poll's start is then known
 /// to a tick (1-4 ms), plenty for a dump or a monitor that cares about tens of milliseconds.
+///
+/// Readers measure a poll's age on this same clock ([`CoarseClock::now_ns`]): the precise
+/// clock runs up to a tick ahead of the coarse one, by a different amount at the epoch and
+/// now, so subtracting a coarse start from a precise "now" could come out negative.
 #[derive(Clone, Copy)]
 pub(crate) struct CoarseClock {
-    epoch: Instant,
     epoch_ns: u64,
 }
 
 impl CoarseClock {
     pub(crate) fn new() -> CoarseClock {
         CoarseClock {
-            epoch: Instant::now(),
             epoch_ns: coarse_ns(),
         }
     }
@@ -86,11 +88,6 @@ impl CoarseClock {
     #[inline]
     pub(crate) fn now_ns(&self) -> u64 {
         coarse_ns().saturating_sub(self.epoch_ns)
-    }
-
-    /// The epoch on the precise clock (readers compare a sample's start against it).
-    pub(crate) fn epoch(&self) -> Instant {
-        self.epoch
     }
 }
 
