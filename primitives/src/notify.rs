@@ -379,25 +379,10 @@ impl Notify {
         }
     }
 
-    /// `notify_one` / `notify_last`: lock-free while nobody waits.
+    /// `notify_one` / `notify_last`: lock-free while nobody waits (inlined), under the lock
+    /// otherwise.
     #[inline]
     fn notify(&self, how: Notification) {
-        // Inlined: the common case, nobody waiting and the word unchanged since the load.
-        let word = self.word.load(SeqCst);
-        if state(word) != WAITING
-            && self
-                .word
-                .compare_exchange(word, with_state(word, NOTIFIED), SeqCst, SeqCst)
-                .is_ok()
-        {
-            return;
-        }
-        self.notify_contended(how);
-    }
-
-    /// [`notify`](Notify::notify) when the word moved under it or somebody waits.
-    #[inline(never)]
-    fn notify_contended(&self, how: Notification) {
         let mut word = self.word.load(SeqCst);
         while state(word) != WAITING {
             // A compare-exchange even when a permit is already stored, so this call is
@@ -410,6 +395,12 @@ impl Notify {
                 Err(actual) => word = actual,
             }
         }
+        self.notify_waiting(how);
+    }
+
+    /// [`notify`](Notify::notify) with somebody waiting.
+    #[inline(never)]
+    fn notify_waiting(&self, how: Notification) {
         let mut waiters = lock(&self.waiters);
         let mut wakers = WakeList::new();
         self.notify_locked(&mut waiters, &mut wakers, how);
@@ -535,18 +526,15 @@ impl Notified<'_> {
         if self.done {
             return true;
         }
-        if !self.has_node {
-            if self.first_look() {
-                self.finish();
-                return true;
+        let notified = if !self.has_node {
+            self.as_mut().look_or_queue(Waker::noop())
+        } else {
+            let node = self.as_ref().node();
+            match node.status() {
+                Status::Notified => node.consume_notification(),
+                Status::Waiting => false,
+                Status::Idle => self.as_ref().register_locked(Waker::noop()),
             }
-            self.as_mut().build_node();
-        }
-        let node = self.as_ref().node();
-        let notified = match node.status() {
-            Status::Notified => node.consume_notification(),
-            Status::Waiting => false,
-            Status::Idle => self.as_ref().register(Waker::noop()),
         };
         if notified {
             self.as_mut().finish();
@@ -569,16 +557,22 @@ impl Notified<'_> {
         Some(unsafe { self.node.assume_init_ref() })
     }
 
-    /// Builds the waiter node in place, once, before anything can point at it.
-    fn build_node(self: Pin<&mut Self>) {
-        if self.has_node {
-            return;
+    /// The first look of a future without a node (its first poll or `enable`): `true` if
+    /// already notified; otherwise builds the node in place, before anything can point at
+    /// it, and queues it with `waker` (straight under the lock: the look just failed).
+    #[inline]
+    fn look_or_queue(self: Pin<&mut Self>, waker: &Waker) -> bool {
+        debug_assert!(!self.has_node, "the node is built once");
+        if self.first_look() {
+            return true;
         }
         // SAFETY: nothing is moved out; the node is written where it will stay (the future
         // is pinned) and nothing points at it yet.
         let this = unsafe { self.get_unchecked_mut() };
         this.node.write(Waiter::new(Notification::Unset));
         this.has_node = true;
+        // SAFETY: `this` is the pinned future we were given; re-pinning it moves nothing.
+        unsafe { Pin::new_unchecked(&*this) }.register_locked(waker)
     }
 
     /// The lock-free look: `true` if already notified (a permit, taken now, or a
@@ -604,16 +598,9 @@ impl Notified<'_> {
         }
     }
 
-    /// The built, idle node's first poll: returns `true` if it is already notified (as in
-    /// [`first_look`](Notified::first_look)); otherwise queues the node with `waker` and
-    /// returns `false`.
-    #[inline]
-    fn register(self: Pin<&Self>, waker: &Waker) -> bool {
-        self.first_look() || self.register_locked(waker)
-    }
-
-    /// [`register`](Notified::register) under the lock: the same checks, then the node
-    /// queues.
+    /// Under the lock: `true` if already notified (as in
+    /// [`first_look`](Notified::first_look)); otherwise queues the built, idle node with
+    /// `waker` and returns `false`.
     #[inline(never)]
     fn register_locked(self: Pin<&Self>, waker: &Waker) -> bool {
         let notify = self.notify;
@@ -649,16 +636,9 @@ impl Future for Notified<'_> {
         if self.has_node {
             return poll_wait(self, cx);
         }
-        // The first poll looks without a node: most find the permit. Otherwise it builds the
-        // node and queues it, straight under the lock (the look just failed).
+        // The first poll looks without a node: most find the permit.
         let mut coop = ready!(hooks::poll_proceed(cx));
-        let notified = if self.first_look() {
-            true
-        } else {
-            self.as_mut().build_node();
-            self.as_ref().register_locked(cx.waker())
-        };
-        if !notified {
+        if !self.as_mut().look_or_queue(cx.waker()) {
             return Poll::Pending; // `coop` gives the budget unit back
         }
         coop.made_progress();
@@ -678,7 +658,7 @@ unsafe impl WaitPoll for Notified<'_> {
     #[inline]
     fn node(self: Pin<&Self>) -> Pin<&Waiter<Notification>> {
         debug_assert!(self.has_node, "the node is used before it is built");
-        // SAFETY: as above; built (`has_node`, set by `build_node` before any use).
+        // SAFETY: as above; built (`has_node`, set by `look_or_queue` before any use).
         unsafe { self.map_unchecked(|n| n.node.assume_init_ref()) }
     }
 
@@ -688,7 +668,8 @@ unsafe impl WaitPoll for Notified<'_> {
 
     #[inline]
     fn first(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.as_ref().register(cx.waker()) {
+        // Unreached in practice: a built node has been queued (or the future is done).
+        if self.as_ref().register_locked(cx.waker()) {
             self.finish();
             return Poll::Ready(());
         }
